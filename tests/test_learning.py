@@ -464,7 +464,7 @@ def test_greedy_rollout_on_a_hand_made_maze():
     assert rollout.humans == 1
     assert rollout.reached_exit is True
     expected = 8 * REWARDS.move + 2 * REWARDS.crop + REWARDS.human + REWARDS.exit
-    assert rollout.total_reward == pytest.approx(expected, abs=1e-4)
+    assert sum(rollout.rewards) == pytest.approx(expected, abs=1e-4)
 
 
 def test_greedy_rollout_stops_at_max_steps_when_stuck():
@@ -472,7 +472,7 @@ def test_greedy_rollout_stops_at_max_steps_when_stuck():
     rollout = greedy_rollout(FixedPreference(UP), maze, max_steps=7)
     assert rollout.path == [START] * 8
     assert (rollout.crops, rollout.humans, rollout.reached_exit) == (0, 0, False)
-    assert rollout.total_reward == pytest.approx(7 * REWARDS.bump, abs=1e-4)
+    assert sum(rollout.rewards) == pytest.approx(7 * REWARDS.bump, abs=1e-4)
     default = greedy_rollout(FixedPreference(LEFT), maze)
     assert len(default.path) == S.max_rollout_steps(5) + 1 == 4 * 25 + 1
     assert default.reached_exit is False
@@ -483,7 +483,7 @@ def test_greedy_rollout_counts_each_item_once_when_stuck_against_the_border():
     assert rollout.path == [(0, 0), (0, 1), (0, 2), (0, 3)] + [(0, 4)] * 7
     assert (rollout.crops, rollout.humans, rollout.reached_exit) == (1, 1, False)
     expected = 4 * REWARDS.move + REWARDS.crop + REWARDS.human + 6 * REWARDS.bump
-    assert rollout.total_reward == pytest.approx(expected, abs=1e-4)
+    assert sum(rollout.rewards) == pytest.approx(expected, abs=1e-4)
 
 
 def test_greedy_rollout_with_zero_max_steps_takes_no_step():
