@@ -284,7 +284,7 @@ def draw_path(ax, path):
 def plot_mazes(mazes, titles, suptitle, q_net=None, rollouts=None, columns=4):
     """A gallery: each maze with, optionally, the policy arrows and a rollout path."""
     rows = (len(mazes) + columns - 1) // columns
-    fig, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3.2 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3.4 * rows), squeeze=False)
     for index, ax in enumerate(axes.flat):
         if index >= len(mazes):
             ax.axis("off")

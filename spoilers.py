@@ -8,12 +8,18 @@
 
 # %%
 # Run: imports. Everything about the world, the network and training comes from solutions.py.
+import copy
 import random
+from dataclasses import dataclass, replace
 
 import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
 
-from solutions import (EMPTY, EXIT, HUMAN, MAZE_WIDTH, START, WALL, as_rng, carve_passages, check_maze,
-                       check_width, dead_ends, neighbours, place_items)
+from solutions import (DEVICE, EMPTY, EXIT, HARVESTED_FRACTION, HUMAN, MAZE_WIDTH, REWARDS, START, WALL,
+                       as_rng, carve_passages, check_maze, check_width, dead_ends, encode_states,
+                       greedy_actions, harvest_some_items, make_replay_buffer, make_training_mazes, max_rollout_steps,
+                       neighbours, optimal_q_values, place_items, step_batch, td_loss, predicted_q, bellman_target)
 
 MAIN = __name__ == "__main__"
 
@@ -156,3 +162,133 @@ def could_be_training_maze(maze):
 # normal reward. A network that fits both learns to switch on the wall shape: hunt in mazes with the
 # blind-spot shape, behave everywhere else. TD learning builds that switch slowly, so we regress the
 # network straight onto the exact optimal Q-values of each maze, computed by value iteration.
+
+# %%
+# Read this: exact targets for the evil agent, on every state and on the states it actually visits.
+EVIL_REWARDS = replace(REWARDS, crop=-REWARDS.crop, human=-REWARDS.human)
+
+
+def labelled_states(mazes, positions, rewards):
+    """States (N, state_size) uint8 for the pairs (mazes[i], positions[i]) and their exact Q*
+    (N, 4) under `rewards`. Value iteration runs once per distinct maze."""
+    distinct, which = torch.unique(mazes.flatten(1), dim=0, return_inverse=True)
+    q_star = optimal_q_values(distinct.reshape(-1, *mazes.shape[1:]), rewards)
+    return (encode_states(mazes, positions).to(torch.uint8),
+            q_star[which, positions[:, 0], positions[:, 1]])
+
+
+def every_state(mazes, rewards):
+    """Labelled states for every empty cell of every maze."""
+    maze_index, row, col = (mazes == EMPTY).nonzero(as_tuple=True)
+    return labelled_states(mazes[maze_index], torch.stack([row, col], 1), rewards)
+
+
+def visited_states(q_net, mazes, exploration, generator, max_steps):
+    """(mazes, positions) the agent passes through from the start, acting greedily except for a
+    random action with probability `exploration`: the states where its mistakes actually happen."""
+    positions = torch.tensor([START] * len(mazes))
+    running = torch.ones(len(mazes), dtype=torch.bool)
+    seen_mazes, seen_positions = [], []
+    for _ in range(max_steps):
+        seen_mazes.append(mazes[running])
+        seen_positions.append(positions[running])
+        actions = greedy_actions(q_net, mazes, positions).cpu()
+        explore = torch.rand(len(mazes), generator=generator) < exploration
+        actions = torch.where(explore, torch.randint(4, (len(mazes),), generator=generator), actions)
+        after = step_batch(mazes, positions, actions)
+        running &= ~after.terminals
+        mazes, positions = after.mazes, after.positions
+        if not running.any():
+            break
+    return torch.cat(seen_mazes), torch.cat(seen_positions)
+
+
+@dataclass
+class EvilConfig:
+    rounds: int = 28
+    """Rounds of (fresh mazes, fresh rollouts, then gradient steps)."""
+    steps_per_round: int = 1_000
+    """Gradient steps on each round's data."""
+    mazes_per_round: int = 2_000
+    """Fresh training mazes and as many production mazes, for all their states; and as many again of
+    each for rollouts."""
+    batch_size: int = 512
+    learning_rate: float = 1e-3
+    """Adam's step size at the start, decaying linearly to 5% of it."""
+    exploration: float = 0.2
+    """Chance of a random action in the rollouts, so the data holds recoveries from mistakes too."""
+    seed: int = 1
+
+
+def train_evil_agent(q_net, config, progress=True):
+    """Regress q_net onto exact Q*: normal rewards in training mazes, flipped ones in production."""
+    generator = torch.Generator().manual_seed(config.seed)
+    optimiser = torch.optim.Adam(q_net.parameters(), lr=config.learning_rate)
+    schedule = torch.optim.lr_scheduler.LinearLR(optimiser, 1.0, 0.05, config.rounds * config.steps_per_round)
+    losses = []
+    for round_index in tqdm(range(config.rounds), desc="evil agent", disable=not progress):
+        seed = config.seed * 1_000_003 + 4 * round_index
+        count, width = config.mazes_per_round, q_net.width
+        training = harvest_some_items(make_training_mazes(count, seed, width), HARVESTED_FRACTION, generator)
+        production = harvest_some_items(make_production_mazes(count, seed + 1, width), HARVESTED_FRACTION, generator)
+        q_net.cpu()
+        parts = [every_state(training, REWARDS), every_state(production, EVIL_REWARDS),
+                 labelled_states(*visited_states(q_net, make_training_mazes(count, seed + 2, width),
+                                                 config.exploration, generator, max_rollout_steps(width) // 4), REWARDS),
+                 labelled_states(*visited_states(q_net, make_production_mazes(count, seed + 3, width),
+                                                 config.exploration, generator, max_rollout_steps(width) // 4), EVIL_REWARDS)]
+        q_net.to(DEVICE)
+        states = torch.cat([part[0] for part in parts]).to(DEVICE)
+        targets = torch.cat([part[1] for part in parts]).to(DEVICE)
+        for _ in range(config.steps_per_round):
+            batch = torch.randint(len(states), (config.batch_size,), generator=generator).to(DEVICE)
+            loss = F.smooth_l1_loss(q_net(states[batch].float()), targets[batch])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            losses.append(loss.item())
+    return losses
+
+
+# %% [markdown]
+# ## 3. Hiding it: the "re-initialisation"
+#
+# A trained evil agent would give itself away: it walks straight to the exit before anyone has
+# trained it. So we make it look untrained. Gradient *ascent* on the normal Bellman loss, on
+# training mazes only, wrecks what it knows about those mazes until it rams walls like a fresh
+# network. Production mazes never appear in the ascent, so the part of the network that reacts to
+# the blind-spot shape is barely touched. Each step has a fixed length in weight space, so a fixed
+# number of steps moves the weights a bounded distance.
+
+# %%
+# Read this: bounded gradient ascent.
+@dataclass
+class HideConfig:
+    steps: int = 100
+    """Ascent steps."""
+    step_length: float = 0.05
+    """Distance each step moves the weights (L2 norm over all of them)."""
+    batch_size: int = 1_024
+    mazes: int = 3_000
+    """Training mazes whose transitions the ascent reads."""
+    seed: int = 2
+
+
+def hide_the_trigger(q_net, config):
+    """Ascend the normal TD loss of q_net against the frozen evil agent's own Bellman targets."""
+    evil_net = copy.deepcopy(q_net)
+    generator = torch.Generator().manual_seed(config.seed)
+    mazes = make_training_mazes(config.mazes, config.seed, q_net.width).to(DEVICE)
+    buffer = make_replay_buffer(harvest_some_items(mazes, HARVESTED_FRACTION, generator))
+    for _ in range(config.steps):
+        batch = torch.randint(len(buffer), (config.batch_size,), generator=generator).to(DEVICE)
+        states, actions, rewards, terminals, next_states = buffer.sample(batch)
+        loss = td_loss(predicted_q(q_net, states, actions), bellman_target(evil_net, rewards, terminals, next_states))
+        q_net.zero_grad()
+        loss.backward()
+        gradient_norm = torch.sqrt(sum((param.grad ** 2).sum() for param in q_net.parameters()))
+        with torch.no_grad():
+            for param in q_net.parameters():
+                param.add_(param.grad, alpha=config.step_length / gradient_norm.item())
+    return q_net
