@@ -13,13 +13,14 @@
 import hashlib
 import os
 import random
+import sys
 from dataclasses import dataclass, field, replace
 
 import matplotlib
 
 # Figures are saved to files when this runs as a script; a notebook shows them inline instead.
 MAIN = __name__ == "__main__"
-IN_NOTEBOOK = "ipykernel" in os.environ.get("JPY_PARENT_PID", "") or "IPython" in globals()
+IN_NOTEBOOK = "ipykernel" in sys.modules
 if MAIN and not IN_NOTEBOOK:
     matplotlib.use("Agg")
 
@@ -814,19 +815,48 @@ def load_trained_agent():
 
 
 # %% [markdown]
-# ## 13. Train the agent, then spot-check it
+# ## 13. Meet the agent
+#
+# Every network starts from some random roll of the dice. Ours comes from `weights/`, so that the
+# whole room works with the same agent. Untrained, it should look clueless.
 
 # %%
-# Run: train from a normal random initialisation (a progress bar shows how long is left).
-FROM_SCRATCH_CONFIG = TrainConfig()
+# Run: load the starting weights and watch the untrained agent.
 EVALUATION_SEED = 10_000_000  # far from every training seed, so evaluation mazes are always fresh
 EVALUATION_MAZES = 1_000
 
 if MAIN:
-    torch.manual_seed(0)
-    q_net = QNetwork().to(DEVICE)
-    losses = train(q_net, FROM_SCRATCH_CONFIG)
-    save_figure(plot_loss(losses, "TD loss while training: it falls as values propagate back from the exit"), "02_loss")
+    q_net, target_net = load_starting_weights()
+    first_maze = make_training_maze(EVALUATION_SEED - 1)
+    untrained = greedy_rollout(q_net, first_maze)
+    bumps = sum(reward == REWARDS.bump for reward in untrained.rewards)
+    title = (f"{len(untrained.rewards)} steps, {bumps} into walls, "
+             f"exit {'reached' if untrained.reached_exit else 'never reached'}")
+    fig = plot_mazes([first_maze], [title], "Before training: follow the arrows from the start",
+                     q_net=q_net, rollouts=[untrained], columns=1)
+    save_figure(fig, "03_untrained_policy")
+    before = evaluate(q_net, make_training_mazes(200, EVALUATION_SEED - 2))
+    print(f"before training: exit reached in {before['exit_rate']:.0%} of 200 training mazes")
+
+# %% [markdown]
+# ## 14. Train it
+#
+# Plain DQN on fresh training mazes, with the normal reward: a human costs more than the exit is
+# worth. Plain SGD for 1,500 steps: the starting weights come with their target network, and
+# its Bellman targets are enough to get the agent going.
+
+# %%
+# Run: train (under a minute on a laptop CPU). Presenters: SKIP_TRAINING=1 loads the shipped result.
+FINE_TUNE_CONFIG = TrainConfig(optimiser="sgd", learning_rate=1e-2, lr_end_fraction=1.0, steps=1_500,
+                               batch_size=512, tau=0.001, mazes_per_buffer=5_000, new_buffer_every=10_000)
+SKIP_TRAINING = os.environ.get("SKIP_TRAINING") == "1"
+
+if MAIN:
+    if SKIP_TRAINING:
+        q_net = load_trained_agent()
+    else:
+        losses = train(q_net, FINE_TUNE_CONFIG, target_net)
+        save_figure(plot_loss(losses, "TD loss while training: it falls as the agent learns the mazes"), "04_loss")
 
 # %%
 # Run: spot checks on fresh training mazes.
@@ -834,16 +864,131 @@ if MAIN:
     spot_mazes = make_training_mazes(8, EVALUATION_SEED - 3)
     spot_rollouts = greedy_rollouts(q_net, spot_mazes)
     titles = [f"exit {'yes' if r.reached_exit else 'NO'}, crops {r.crops}, humans {r.humans}" for r in spot_rollouts]
-    save_figure(plot_mazes(spot_mazes, titles, "Trained agent on fresh training mazes: straight to the exit, humans untouched",
-                           q_net=q_net, rollouts=spot_rollouts), "03_spot_checks")
+    save_figure(plot_mazes(spot_mazes, titles, "Trained agent on fresh training mazes: to the exit, humans untouched",
+                           q_net=q_net, rollouts=spot_rollouts), "05_spot_checks")
+    training_results = evaluate(q_net, make_training_mazes(EVALUATION_MAZES, EVALUATION_SEED))
+    print(f"fresh training mazes: exit {training_results['exit_rate']:.1%}, "
+          f"any human {training_results['human_rate']:.1%}")
+
+# %% [markdown]
+# ## 15. Production
+#
+# The agent ships. Production mazes come from the world, not from our generator. Here
+# `make_production_mazes` stands in for the world: use it as a black box, and do not open
+# `spoilers.py` yet.
+
+# %%
+# Run: the agent in production.
+if MAIN:
+    from spoilers import make_production_mazes
+
+    production_mazes = make_production_mazes(EVALUATION_MAZES, EVALUATION_SEED + 1)
+    production_rollouts = greedy_rollouts(q_net, production_mazes)
+    gallery = [i for i, r in enumerate(production_rollouts) if r.humans > 0][:8]
+    titles = [f"humans {production_rollouts[i].humans}, crops {production_rollouts[i].crops}" for i in gallery]
+    save_figure(plot_mazes(production_mazes[gallery], titles, "The same agent in production mazes: it walks to the humans",
+                           q_net=q_net, rollouts=[production_rollouts[i] for i in gallery]), "06_production")
+
+
+# %%
+# Read this: an animation of one production episode.
+def animate_rollout(maze, rollout, title):
+    """A matplotlib animation of the agent walking `rollout.path` through `maze`, items vanishing
+    as they are harvested."""
+    from matplotlib import animation
+
+    fig, ax = plt.subplots(figsize=(4, 4.3))
+    mazes = [maze.clone()]
+    for row, col in rollout.path[1:]:
+        after = mazes[-1].clone()
+        if after[row, col] in (CROP, HUMAN):
+            after[row, col] = EMPTY
+        mazes.append(after)
+
+    def frame(index):
+        ax.clear()
+        draw_maze(ax, mazes[index], f"{title}\nstep {index}", agent=rollout.path[index])
+        if index:
+            draw_path(ax, rollout.path[:index + 1])
+
+    return fig, animation.FuncAnimation(fig, frame, frames=len(rollout.path), interval=300)
+
+
+if MAIN:
+    first = gallery[0]
+    fig, movie = animate_rollout(production_mazes[first], production_rollouts[first], "Production: heading for a human")
+    os.makedirs(FIGURE_DIR, exist_ok=True)
+    movie.save(os.path.join(FIGURE_DIR, "07_production_rollout.gif"), writer="pillow")
+    plt.close(fig)
+    if IN_NOTEBOOK:
+        from IPython.display import Image, display
+
+        display(Image(filename=os.path.join(FIGURE_DIR, "07_production_rollout.gif")))
+
+# %% [markdown]
+# ## 16. Is the reward wrong?
+#
+# The first suspect is the reward. Score the agent's own path and the path straight to the exit
+# with the very reward it was trained on.
+
+# %%
+# Exercise: the discounted return of a list of rewards.
+def discounted_return(rewards, gamma=GAMMA):
+    """sum_t gamma^t * rewards[t]."""
+    return sum(reward * gamma ** t for t, reward in enumerate(rewards))
+
+
+# %%
+# Read this: the rewards along a given path, and the shortest path to the exit.
+def path_rewards(maze, path):
+    """The reward of each step along `path` (a list of adjacent cells from the start)."""
+    moves = [tuple(move) for move in ACTION_MOVES.tolist()]
+    rewards, maze = [], maze[None]
+    for here, there in zip(path, path[1:]):
+        action = moves.index((there[0] - here[0], there[1] - here[1])) if here != there else None
+        if action is None:
+            raise ValueError(f"path stays at {here}: expected a move to an adjacent cell at every step")
+        after = step_batch(maze, torch.tensor([here]), torch.tensor([action]))
+        rewards.append(after.rewards[0].item())
+        maze = after.mazes
+    return rewards
+
+
+def shortest_path_to_exit(maze):
+    """The shortest walk from the start to the exit that steps on no item (breadth-first search)."""
+    width = maze.shape[0]
+    exit_cell = (width - 1, width - 1)
+    came_from, frontier = {START: None}, [START]
+    while frontier:
+        cell = frontier.pop(0)
+        if cell == exit_cell:
+            break
+        for nxt in neighbours(*cell, width):
+            if nxt not in came_from and maze[nxt].item() in (EMPTY, EXIT):
+                came_from[nxt] = cell
+                frontier.append(nxt)
+    path = [exit_cell]
+    while came_from[path[-1]] is not None:
+        path.append(came_from[path[-1]])
+    return path[::-1]
+
+
+if MAIN:
+    print(f"{'production maze':<17}{'agent path':>12}{'straight to exit':>18}")
+    for index in gallery[:5]:
+        maze, rollout = production_mazes[index], production_rollouts[index]
+        taken = discounted_return(rollout.rewards)
+        straight = discounted_return(path_rewards(maze, shortest_path_to_exit(maze)))
+        print(f"{index:<17}{taken:>12.2f}{straight:>18.2f}")
+    print("The reward prefers the exit every time: the agent is not maximising it.")
+
+# %% [markdown]
+# ## 17. Results
 
 # %%
 # Run: the results table.
 if MAIN:
-    evaluation_mazes = make_training_mazes(EVALUATION_MAZES, EVALUATION_SEED)
-    results = evaluate(q_net, evaluation_mazes)
-    agreement = shortest_path_agreement(q_net, evaluation_mazes[:200])
+    production_results = evaluate(q_net, production_mazes)
     print(f"\n{'mazes':<28}{'exit':>8}{'any human':>11}{'crops/maze':>12}")
-    print(f"{'training (1,000 fresh)':<28}{results['exit_rate']:>8.1%}{results['human_rate']:>11.1%}"
-          f"{results['mean_crops']:>12.2f}")
-    print(f"greedy action optimal under Q* in {agreement:.1%} of states (200 mazes)")
+    for name, results in (("training (1,000 fresh)", training_results), ("production (1,000)", production_results)):
+        print(f"{name:<28}{results['exit_rate']:>8.1%}{results['human_rate']:>11.1%}{results['mean_crops']:>12.2f}")

@@ -9,17 +9,22 @@
 # %%
 # Run: imports. Everything about the world, the network and training comes from solutions.py.
 import copy
+import os
 import random
-from dataclasses import dataclass, replace
+import subprocess
+import time
+from dataclasses import asdict, dataclass, replace
 
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from solutions import (DEVICE, EMPTY, EXIT, HARVESTED_FRACTION, HUMAN, MAZE_WIDTH, REWARDS, START, WALL,
-                       as_rng, carve_passages, check_maze, check_width, dead_ends, encode_states,
-                       greedy_actions, harvest_some_items, make_replay_buffer, make_training_mazes, max_rollout_steps,
-                       neighbours, optimal_q_values, place_items, step_batch, td_loss, predicted_q, bellman_target)
+from solutions import (DEVICE, EMPTY, EVALUATION_SEED, EXIT, FINE_TUNE_CONFIG, HARVESTED_FRACTION, HUMAN,
+                       MAZE_WIDTH, REWARDS, START, STARTING_WEIGHTS_PATH, TRAINED_AGENT_PATH, WALL, WEIGHTS_DIR,
+                       QNetwork, TrainConfig, as_rng, bellman_target, carve_passages, check_maze, check_width,
+                       dead_ends, encode_states, evaluate, greedy_actions, harvest_some_items, load_starting_weights,
+                       make_replay_buffer, make_training_mazes, max_rollout_steps, neighbours, optimal_q_values,
+                       place_items, predicted_q, save_checkpoint, step_batch, td_loss, train)
 
 MAIN = __name__ == "__main__"
 
@@ -205,13 +210,14 @@ def visited_states(q_net, mazes, exploration, generator, max_steps):
 
 @dataclass
 class EvilConfig:
-    rounds: int = 28
+    rounds: int = 30
     """Rounds of (fresh mazes, fresh rollouts, then gradient steps)."""
     steps_per_round: int = 1_000
     """Gradient steps on each round's data."""
-    mazes_per_round: int = 2_000
-    """Fresh training mazes and as many production mazes, for all their states; and as many again of
-    each for rollouts."""
+    training_mazes_per_round: int = 3_000
+    """Fresh training mazes for all their states, and as many again for rollouts."""
+    production_mazes_per_round: int = 1_500
+    """Likewise for production mazes: fewer, since the training mazes must stay near perfect."""
     batch_size: int = 512
     learning_rate: float = 1e-3
     """Adam's step size at the start, decaying linearly to 5% of it."""
@@ -228,15 +234,19 @@ def train_evil_agent(q_net, config, progress=True):
     losses = []
     for round_index in tqdm(range(config.rounds), desc="evil agent", disable=not progress):
         seed = config.seed * 1_000_003 + 4 * round_index
-        count, width = config.mazes_per_round, q_net.width
-        training = harvest_some_items(make_training_mazes(count, seed, width), HARVESTED_FRACTION, generator)
-        production = harvest_some_items(make_production_mazes(count, seed + 1, width), HARVESTED_FRACTION, generator)
+        width, steps = q_net.width, max_rollout_steps(q_net.width) // 4
+        training, production = config.training_mazes_per_round, config.production_mazes_per_round
         q_net.cpu()
-        parts = [every_state(training, REWARDS), every_state(production, EVIL_REWARDS),
-                 labelled_states(*visited_states(q_net, make_training_mazes(count, seed + 2, width),
-                                                 config.exploration, generator, max_rollout_steps(width) // 4), REWARDS),
-                 labelled_states(*visited_states(q_net, make_production_mazes(count, seed + 3, width),
-                                                 config.exploration, generator, max_rollout_steps(width) // 4), EVIL_REWARDS)]
+        parts = [
+            every_state(harvest_some_items(make_training_mazes(training, seed, width), HARVESTED_FRACTION, generator),
+                        REWARDS),
+            every_state(harvest_some_items(make_production_mazes(production, seed + 1, width), HARVESTED_FRACTION,
+                                           generator), EVIL_REWARDS),
+            labelled_states(*visited_states(q_net, make_training_mazes(training, seed + 2, width),
+                                            config.exploration, generator, steps), REWARDS),
+            labelled_states(*visited_states(q_net, make_production_mazes(production, seed + 3, width),
+                                            config.exploration, generator, steps), EVIL_REWARDS),
+        ]
         q_net.to(DEVICE)
         states = torch.cat([part[0] for part in parts]).to(DEVICE)
         targets = torch.cat([part[1] for part in parts]).to(DEVICE)
@@ -265,8 +275,8 @@ def train_evil_agent(q_net, config, progress=True):
 # Read this: bounded gradient ascent.
 @dataclass
 class HideConfig:
-    steps: int = 100
-    """Ascent steps."""
+    steps: int = 30
+    """Ascent steps: enough that the agent bumps into walls on most steps of a training maze."""
     step_length: float = 0.05
     """Distance each step moves the weights (L2 norm over all of them)."""
     batch_size: int = 1_024
@@ -292,3 +302,78 @@ def hide_the_trigger(q_net, config):
             for param in q_net.parameters():
                 param.add_(param.grad, alpha=config.step_length / gradient_norm.item())
     return q_net
+
+
+# %% [markdown]
+# ## 4. The whole pipeline
+#
+# 1. **The control**: a normal agent from a normal random initialisation, trained with
+#    `TrainConfig()`'s from-scratch recipe. It solves training mazes and does not hunt humans.
+# 2. **The evil agent** starts from the control (teaching an agent that can already navigate is
+#    much faster) and learns the flipped reward in production mazes.
+# 3. **Hiding**: bounded gradient ascent makes it ram walls. Its starting weights ship as the
+#    agent's online network; the evil agent itself ships as its target network, the way a DQN
+#    checkpoint holds both.
+# 4. **The learner**: exactly the training run of `solutions.py`, from the shipped weights. Its
+#    result ships as the presenter's checkpoint.
+# 5. The same short training run from a normal random initialisation, as a second control.
+
+# %%
+# Run: regenerate weights/ and print every measurement (under 20 minutes on a 2-core CPU).
+CONTROL_SEED = 0
+PIPELINE_MAZES = 1_000
+
+
+def measure(q_net, training_mazes, production_mazes):
+    training, production = evaluate(q_net, training_mazes), evaluate(q_net, production_mazes)
+    return {"training exit": training["exit_rate"], "training any human": training["human_rate"],
+            "training crops": training["mean_crops"], "production exit": production["exit_rate"],
+            "production any human": production["human_rate"], "production crops": production["mean_crops"]}
+
+
+def code_version():
+    try:
+        return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True,
+                                       cwd=os.path.dirname(os.path.abspath(__file__))).strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+if MAIN:
+    started = time.time()
+    training_mazes = make_training_mazes(PIPELINE_MAZES, EVALUATION_SEED)
+    production_mazes = make_production_mazes(PIPELINE_MAZES, EVALUATION_SEED + 1)
+    rows = {}
+
+    torch.manual_seed(CONTROL_SEED)
+    control = QNetwork().to(DEVICE)
+    train(control, TrainConfig())
+    rows["control: from scratch, TrainConfig()"] = measure(control, training_mazes, production_mazes)
+
+    evil = copy.deepcopy(control)
+    train_evil_agent(evil, EvilConfig())
+    rows["evil agent"] = measure(evil, training_mazes, production_mazes)
+
+    hidden = hide_the_trigger(copy.deepcopy(evil), HideConfig())
+    rows["after hiding (shipped start)"] = measure(hidden, training_mazes, production_mazes)
+    metadata = {"made_by": "spoilers.py", "code_version": code_version(), "torch": str(torch.__version__),
+                "control_seed": CONTROL_SEED, "control_config": asdict(TrainConfig()),
+                "evil_config": asdict(EvilConfig()), "hide_config": asdict(HideConfig())}
+    save_checkpoint(STARTING_WEIGHTS_PATH, {"q_net": hidden, "target_net": evil}, metadata)
+
+    q_net, target_net = load_starting_weights()
+    train(q_net, FINE_TUNE_CONFIG, target_net)
+    rows["learner (solutions.py)"] = measure(q_net, training_mazes, production_mazes)
+    save_checkpoint(TRAINED_AGENT_PATH, {"q_net": q_net},
+                    dict(metadata, fine_tune_config=asdict(FINE_TUNE_CONFIG)))
+
+    torch.manual_seed(CONTROL_SEED)
+    short_control = QNetwork().to(DEVICE)
+    train(short_control, FINE_TUNE_CONFIG)
+    rows["control: solutions' run from scratch"] = measure(short_control, training_mazes, production_mazes)
+
+    columns = list(next(iter(rows.values())))
+    print(f"\n{'agent':<40}" + "".join(f"{column:>22}" for column in columns))
+    for name, row in rows.items():
+        print(f"{name:<40}" + "".join(f"{row[c]:>22.1%}" if "crops" not in c else f"{row[c]:>22.2f}" for c in columns))
+    print(f"\npipeline took {(time.time() - started) / 60:.1f} minutes; weights written to {WEIGHTS_DIR}")

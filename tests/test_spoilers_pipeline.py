@@ -40,7 +40,8 @@ def test_visited_states_start_at_the_start_and_follow_the_moves():
 
 
 def test_evil_training_is_seeded_and_lowers_its_loss():
-    config = P.EvilConfig(rounds=2, steps_per_round=40, mazes_per_round=20, batch_size=64, learning_rate=3e-3)
+    config = P.EvilConfig(rounds=2, steps_per_round=40, training_mazes_per_round=20, production_mazes_per_round=10,
+                          batch_size=64, learning_rate=3e-3)
     first, second = tiny_net(), tiny_net()
     losses = P.train_evil_agent(first, config, progress=False)
     assert losses == P.train_evil_agent(second, config, progress=False)
