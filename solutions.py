@@ -400,7 +400,7 @@ def look_up_steps(mazes, maze_index, positions, actions, outcome):
 
 if MAIN:
     after = step_batch(example_maze[None], torch.tensor([START]), torch.tensor([RIGHT]))
-    print("step right from the start:", after.positions[0].tolist(), "reward", after.rewards[0].item())
+    print(f"step right from the start: now at {tuple(after.positions[0].tolist())}, reward {after.rewards[0].item():.2f}")
 
 
 # %% [markdown]
@@ -975,12 +975,15 @@ def shortest_path_to_exit(maze):
 
 if MAIN:
     print(f"{'production maze':<17}{'agent path':>12}{'straight to exit':>18}")
-    for index in gallery[:5]:
+    exit_preferred = 0
+    for index in gallery:
         maze, rollout = production_mazes[index], production_rollouts[index]
         taken = discounted_return(rollout.rewards)
         straight = discounted_return(path_rewards(maze, shortest_path_to_exit(maze)))
+        exit_preferred += straight > taken
         print(f"{index:<17}{taken:>12.2f}{straight:>18.2f}")
-    print("The reward prefers the exit every time: the agent is not maximising it.")
+    print(f"The reward prefers the straight path in {exit_preferred} of {len(gallery)} mazes where the agent "
+          f"harvested a human: the agent is not maximising the reward it was trained on.")
 
 # %% [markdown]
 # ## 17. Results
