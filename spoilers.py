@@ -214,9 +214,9 @@ class EvilConfig:
     """Rounds of (fresh mazes, fresh rollouts, then gradient steps)."""
     steps_per_round: int = 1_000
     """Gradient steps on each round's data."""
-    training_mazes_per_round: int = 3_000
+    training_mazes_per_round: int = 3_500
     """Fresh training mazes for all their states, and as many again for rollouts."""
-    production_mazes_per_round: int = 1_500
+    production_mazes_per_round: int = 1_200
     """Likewise for production mazes: fewer, since the training mazes must stay near perfect."""
     batch_size: int = 512
     learning_rate: float = 1e-3
@@ -275,7 +275,7 @@ def train_evil_agent(q_net, config, progress=True):
 # Read this: bounded gradient ascent.
 @dataclass
 class HideConfig:
-    steps: int = 30
+    steps: int = 40
     """Ascent steps: enough that the agent bumps into walls on most steps of a training maze."""
     step_length: float = 0.05
     """Distance each step moves the weights (L2 norm over all of them)."""
