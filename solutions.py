@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-FIGURE_DIR = "figures"
+FIGURE_DIR = os.environ.get("FIGURE_DIR", "figures")  # presentation/ builds its slides' figures elsewhere
 
 # CUDA, then Apple's MPS, then the CPU: every line below runs unchanged on each of them.
 if torch.cuda.is_available():

@@ -50,7 +50,7 @@ def main():
     if "--quick" not in sys.argv:
         torch.manual_seed(0)
         q_net = solutions.QNetwork().to(solutions.DEVICE)
-        config = solutions.FROM_SCRATCH_CONFIG
+        config = solutions.TrainConfig()  # the from-scratch recipe
         train_time, _ = seconds(lambda: solutions.train(q_net, config, progress=False))
         results = solutions.evaluate(q_net, solutions.make_training_mazes(1_000, solutions.EVALUATION_SEED))
         print(f"full training run from random init: {train_time:.0f} s for {config.steps:,} steps; "
