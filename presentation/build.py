@@ -22,8 +22,10 @@ DEFAULT_OUT = os.path.join(PRESENTATION_DIR, "build")
 FIGURE_SCRIPTS = (os.path.join(REPO, "solutions.py"), os.path.join(PRESENTATION_DIR, "slide_figures.py"))
 HANDOUTS = ("conceptual_exercises.md",)
 
-# Markdown images, ![alt](path "title"), and raw <img src="path"> in a deck.
+# Markdown images, ![alt](path "title"), and raw <img src="path"> in a deck; HTML comments are not
+# shown, so an image named in one (a placeholder, say) is no reference.
 IMAGE_PATTERNS = (re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)"), re.compile(r"<img[^>]*\ssrc=[\"']([^\"']+)"))
+HTML_COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
 
 COMMON_PANDOC_ARGS = [
     "--standalone",
@@ -43,8 +45,9 @@ def deck_paths():
 
 
 def referenced_images(markdown):
-    """The image paths a Markdown document refers to, in order of appearance."""
-    return [match for pattern in IMAGE_PATTERNS for match in pattern.findall(markdown)]
+    """The image paths a Markdown document shows: Markdown images first, then raw <img> tags."""
+    shown = HTML_COMMENT.sub("", markdown)
+    return [match for pattern in IMAGE_PATTERNS for match in pattern.findall(shown)]
 
 
 def make_figures(out, small):
