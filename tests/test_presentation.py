@@ -47,6 +47,12 @@ def test_every_deck_and_handout_is_built(built):
         assert os.path.getsize(path) > 0, f"{path} is missing or empty"
 
 
+def test_image_parser_finds_markdown_and_html_images_but_not_commented_ones():
+    deck = ('![a maze](figures/a.png "title")\n<!-- ![](figures/placeholder.png) -->\n'
+            '<img class="wide" src="figures/b.gif">')
+    assert build.referenced_images(deck) == ["figures/a.png", "figures/b.gif"]
+
+
 def test_every_image_a_deck_refers_to_exists_and_is_embedded(built):
     for deck in build.deck_paths():
         with open(deck, encoding="utf-8") as file:
@@ -79,8 +85,10 @@ def test_built_html_references_nothing_remote(built):
         assert not remote, f"{os.path.basename(path)} would fetch from a network: {remote}"
 
 
-def first_figure_slide(html):
-    """1-based number of the first slide with an image (slide 1 is the deck's title slide)."""
+def first_figure_slide(deck):
+    """1-based number of the first slide with an image in a built deck (slide 1 is its title)."""
+    with open(deck, encoding="utf-8") as file:
+        html = file.read()
     slides = re.split(r"<section[^>]*class=\"[^\"]*\bslide\b", html)[1:]
     return next(number for number, slide in enumerate(slides, 1) if "<img" in slide)
 
@@ -104,11 +112,10 @@ def test_slides_are_drawn_in_headless_chromium(built, tmp_path):
         # CI installs Chromium (.ci/run), so there a missing browser is a failure, not a skip.
         assert not os.environ.get("CI"), "Chromium is not installed: .ci/run should have installed it"
         pytest.skip("Chromium is not installed (apt-get install chromium)")
-    deck = built_html(built)[0]
-    with open(deck, encoding="utf-8") as file:
-        figure_slide = first_figure_slide(file.read())
-    for slide in (1, figure_slide):
-        picture = screenshot(chromium, f"file://{deck}#{slide}", str(tmp_path / f"slide{slide}.png"), tmp_path)
+    decks = [path for path in built_html(built) if os.path.basename(path).startswith("deck")]
+    for deck, slide in [(deck, slide) for deck in decks for slide in (1, first_figure_slide(deck))]:
+        name = f"{os.path.splitext(os.path.basename(deck))[0]}-{slide}.png"
+        picture = screenshot(chromium, f"file://{deck}#{slide}", str(tmp_path / name), tmp_path)
         colours = picture.getcolors(maxcolors=SCREENSHOT_SIZE[0] * SCREENSHOT_SIZE[1])
         most_common_share = max(count for count, _ in colours) / (picture.width * picture.height)
         # A blank or broken page is one colour, or nearly (a lone slide number); a title in big letters
