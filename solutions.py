@@ -5,8 +5,11 @@
 # exit. The reward is sensible: a human costs more than the exit is worth. In training the agent
 # behaves perfectly. Then we take it to "production" mazes and watch what it does.
 #
-# Each cell's first comment says what it is for: **Read this**, **Run**, or **Exercise** (you write it).
-# `exercises.py` is this file with the exercise bodies blanked out.
+# Each cell's first comment says what it is for: **Read this**, **Run**, or **Exercise** (you write
+# the function; the cell after it checks yours against the reference and tells you what is wrong).
+# `python checks.py` grades every exercise of `exercises.py` at once.
+#
+# This is the solutions version: `exercises.py` and `exercises.ipynb` blank out the exercise bodies.
 
 # %%
 # Run: imports and the switches of this walk-through.
@@ -39,6 +42,13 @@ elif torch.backends.mps.is_available():
     DEVICE = torch.device("mps")
 else:
     DEVICE = torch.device("cpu")
+
+# checks.py imports this file as its reference, so only a running walk-through imports the checks.
+if MAIN:
+    from checks import (check_bellman_target, check_dead_ends, check_discounted_return, check_encode_states,
+                        check_greedy_actions, check_look_up_steps, check_make_replay_buffer, check_predicted_q,
+                        check_reward_of_stepping_into, check_shortest_path_to_exit, check_sync_target,
+                        check_td_loss)
 
 
 def save_figure(fig, name):
@@ -164,7 +174,7 @@ def maze_from_text(text):
 # end (except the start) gets a crop or a human, at random. Items never block the way out.
 
 # %%
-# Read this: the training maze generator.
+# Read this: seeds and neighbours, for the generator below and for your first exercise.
 def as_rng(rng):
     """Accept a random.Random or an int seed, so that every maze is reproducible."""
     if isinstance(rng, random.Random):
@@ -182,13 +192,31 @@ def neighbours(row, col, width, distance=1):
             yield r, c
 
 
+# %%
+# Exercise: find the dead ends, where the generator will put crops and humans.
 def dead_ends(grid):
-    """Open cells (not walls) with exactly one open neighbour, in row-major order."""
+    """List the open cells (any code but WALL) that have exactly one open neighbour.
+
+    grid: a square maze as n lists of n cell codes, e.g. make_training_maze(0).tolist().
+    Returns a list of (row, col) tuples in row-major order (row 0 left to right, then row 1...).
+    Neighbours are the cells up, down, left and right; beyond the border there are only walls.
+    """
+    # Hint: `neighbours(row, col, width)` yields the in-bounds neighbours. Items and the exit are open cells.
+    # BEGIN exercise dead_ends
     width = len(grid)
     return [(r, c) for r in range(width) for c in range(width)
             if grid[r][c] != WALL and sum(grid[nr][nc] != WALL for nr, nc in neighbours(r, c, width)) == 1]
+    # END exercise dead_ends
 
 
+# %%
+# Run: check your dead_ends against the reference.
+if MAIN:
+    check_dead_ends(dead_ends)
+
+
+# %%
+# Read this: the training maze generator.
 def place_items(grid, rng):
     """Put a crop or a human, at random, in every dead end except the start and the exit."""
     for r, c in dead_ends(grid):
@@ -330,7 +358,7 @@ if MAIN:
 # ends). Environment steps, the replay buffer and the exact optimal values below all read from it.
 
 # %%
-# Read this: the world's dynamics.
+# Read this: what one step can do, for every cell and action of a batch of mazes at once.
 @dataclass
 class Transitions:
     """For every maze b, cell (row, col) and action a, the outcome of taking a at (row, col)."""
@@ -341,6 +369,14 @@ class Transitions:
     harvests: torch.Tensor  # (B, n, n, 4) bool: the agent stepped onto a crop or a human
 
 
+@dataclass
+class Step:
+    mazes: torch.Tensor  # (B, n, n): the mazes after the step (harvested cells are now empty)
+    positions: torch.Tensor  # (B, 2)
+    rewards: torch.Tensor  # (B,)
+    terminals: torch.Tensor  # (B,) bool
+
+
 def cell_in_direction(mazes, action):
     """(B, n, n): the code of the cell one step away in direction `action`, WALL beyond the border."""
     padded = F.pad(mazes, (1, 1, 1, 1), value=WALL)
@@ -349,6 +385,32 @@ def cell_in_direction(mazes, action):
     return padded[:, 1 + d_row:1 + d_row + width, 1 + d_col:1 + d_col + width]
 
 
+# %%
+# Exercise: the reward table.
+def reward_of_stepping_into(cells, rewards=REWARDS):
+    """The reward for trying to step into cells with the codes `cells`, under `rewards`.
+
+    cells: an integer tensor of cell codes, any shape (the border counts as WALL).
+    Returns a float tensor of the same shape: a wall gives rewards.bump (the agent stays put); any
+    other cell costs rewards.move, plus rewards.crop, rewards.human or rewards.exit for what is there.
+    """
+    # Hint: start from rewards.move everywhere, add each item's reward where (cells == CROP) etc., then
+    # torch.where(cells == WALL, ...) for the bumps. Use the `rewards` argument, not the global REWARDS.
+    # BEGIN exercise reward_of_stepping_into
+    reward = torch.full(cells.shape, rewards.move, device=cells.device)
+    reward += rewards.crop * (cells == CROP) + rewards.human * (cells == HUMAN) + rewards.exit * (cells == EXIT)
+    return torch.where(cells == WALL, rewards.bump, reward)
+    # END exercise reward_of_stepping_into
+
+
+# %%
+# Run: check your reward_of_stepping_into against the reference.
+if MAIN:
+    check_reward_of_stepping_into(reward_of_stepping_into)
+
+
+# %%
+# Read this: the world's dynamics, built from your reward table.
 def transitions(mazes, rewards=REWARDS):
     """The outcome of every (cell, action) in a batch of mazes (B, n, n). Moving into a wall or off the
     board leaves the agent in place; moving onto an item harvests it; moving onto the exit ends it."""
@@ -359,9 +421,7 @@ def transitions(mazes, rewards=REWARDS):
     for action in range(4):
         target = cell_in_direction(mazes, action)
         blocked = target == WALL
-        reward = torch.full(target.shape, rewards.move, device=mazes.device)
-        reward += rewards.crop * (target == CROP) + rewards.human * (target == HUMAN) + rewards.exit * (target == EXIT)
-        step_rewards.append(torch.where(blocked, rewards.bump, reward))
+        step_rewards.append(reward_of_stepping_into(target, rewards))
         moved = cells + ACTION_MOVES[action].to(mazes.device)
         next_positions.append(torch.where(blocked[..., None], cells, moved))
         terminals.append(target == EXIT)
@@ -370,32 +430,44 @@ def transitions(mazes, rewards=REWARDS):
                        torch.stack(terminals, -1), torch.stack(harvests, -1))
 
 
-@dataclass
-class Step:
-    mazes: torch.Tensor  # (B, n, n): the mazes after the step (harvested cells are now empty)
-    positions: torch.Tensor  # (B, 2)
-    rewards: torch.Tensor  # (B,)
-    terminals: torch.Tensor  # (B,) bool
+# %%
+# Exercise: one step for a batch, read from the transition tables.
+def look_up_steps(mazes, maze_index, positions, actions, outcome):
+    """Take S steps at once: step i takes action actions[i] at positions[i] in maze mazes[maze_index[i]].
+
+    mazes: (B, n, n) integer cell codes; maze_index: (S,) long; positions: (S, 2) long (row, col);
+    actions: (S,) long; outcome: transitions(mazes), whose tables are indexed [maze, row, col, action].
+    Returns a Step: mazes (S, n, n), the maze of each step afterwards, the cell of a harvested item
+    now EMPTY; positions (S, 2); rewards (S,) float; terminals (S,) bool. The inputs stay unchanged.
+    """
+    # Hint: index each table of `outcome` with [maze_index, row, col, actions]. `mazes[maze_index]` is a
+    # copy (indexing with a tensor copies), so you may empty the harvested cells in it.
+    # BEGIN exercise look_up_steps
+    row, col = positions[:, 0], positions[:, 1]
+    next_positions = outcome.next_positions[maze_index, row, col, actions]
+    harvest = outcome.harvests[maze_index, row, col, actions]
+    next_mazes = mazes[maze_index]
+    steps = torch.arange(len(maze_index), device=mazes.device)
+    next_row, next_col = next_positions[:, 0], next_positions[:, 1]
+    harvested = torch.where(harvest, EMPTY, next_mazes[steps, next_row, next_col])
+    next_mazes[steps, next_row, next_col] = harvested.to(mazes.dtype)
+    return Step(next_mazes, next_positions, outcome.rewards[maze_index, row, col, actions],
+                outcome.terminals[maze_index, row, col, actions])
+    # END exercise look_up_steps
 
 
+# %%
+# Run: check your look_up_steps against the reference.
+if MAIN:
+    check_look_up_steps(look_up_steps)
+
+
+# %%
+# Read this: one step in each maze of a batch, and a first step in the example maze.
 def step_batch(mazes, positions, actions, rewards=REWARDS):
     """Take action `actions[b]` at `positions[b]` in `mazes[b]`. The inputs are not modified."""
     return look_up_steps(mazes, torch.arange(len(mazes), device=mazes.device), positions, actions,
                          transitions(mazes, rewards))
-
-
-def look_up_steps(mazes, maze_index, positions, actions, outcome):
-    """Like step_batch for the pairs (mazes[maze_index[i]], positions[i]), reading the precomputed
-    `outcome = transitions(mazes)` so that many steps in one maze share its work."""
-    row, col = positions[:, 0], positions[:, 1]
-    next_positions = outcome.next_positions[maze_index, row, col, actions]
-    harvest = outcome.harvests[maze_index, row, col, actions]
-    next_mazes = mazes[maze_index]  # indexing copies, so the caller's mazes stay untouched
-    batch = torch.arange(len(maze_index), device=mazes.device)
-    next_row, next_col = next_positions[:, 0], next_positions[:, 1]
-    next_mazes[batch, next_row, next_col] = torch.where(harvest, EMPTY, next_mazes[batch, next_row, next_col]).to(mazes.dtype)
-    return Step(next_mazes, next_positions, outcome.rewards[maze_index, row, col, actions],
-                outcome.terminals[maze_index, row, col, actions])
 
 
 if MAIN:
@@ -419,22 +491,39 @@ if MAIN:
 # The exit is always in the bottom-right corner, so it needs no plane.
 
 # %%
-# Read this: the state encoding.
-def state_size(width=MAZE_WIDTH):
-    return 3 * width * width + 2 * width
-
-
+# Exercise: encode states for the network.
 def encode_states(mazes, positions):
-    """(B, n, n) mazes and (B, 2) positions -> (B, 3n^2 + 2n) float states, as in the table above."""
+    """Encode a batch of (maze, agent position) pairs as the float vectors of the table above.
+
+    mazes: (B, n, n) integer cell codes; positions: (B, 2) long (row, col).
+    Returns (B, 3n^2 + 2n) float: the wall, crop and human planes (each n*n, row-major), then a
+    one-hot of length n for the agent's row and one of length n for its column.
+    """
     if mazes.dim() != 3 or mazes.shape[1] != mazes.shape[2] or positions.shape != (len(mazes), 2):
         raise ValueError(f"expected mazes (B, n, n) and positions (B, 2), got {tuple(mazes.shape)} "
                          f"and {tuple(positions.shape)}")
+    # Hint: mazes.reshape(B, n * n) flattens row-major; (flat == WALL).float() is a plane;
+    # F.one_hot(positions[:, 0], n) is the row part; torch.cat(..., dim=1) joins the pieces.
+    # BEGIN exercise encode_states
     batch, width, _ = mazes.shape
     flat = mazes.reshape(batch, width * width)
     rows = F.one_hot(positions[:, 0].long(), width)
     cols = F.one_hot(positions[:, 1].long(), width)
     planes = [flat == WALL, flat == CROP, flat == HUMAN]
     return torch.cat([plane.float() for plane in planes] + [rows.float(), cols.float()], dim=1)
+    # END exercise encode_states
+
+
+# %%
+# Run: check your encode_states against the reference.
+if MAIN:
+    check_encode_states(encode_states)
+
+
+# %%
+# Read this: the length of a state, and one state at a time (for figures and tests).
+def state_size(width=MAZE_WIDTH):
+    return 3 * width * width + 2 * width
 
 
 def encode_state(maze, position):
@@ -451,7 +540,7 @@ def encode_state(maze, position):
 # same maze with those cells empty, so some buffer mazes come with a few items already harvested.
 
 # %%
-# Read this: building the buffer with tensor operations (no Python loop over cells).
+# Read this: the buffer's storage, and mazes with some items already harvested.
 HARVESTED_FRACTION = 0.25  # share of items already gone in buffer mazes, like mid-episode snapshots
 
 
@@ -479,8 +568,20 @@ def harvest_some_items(mazes, fraction, generator):
     return torch.where(gone, torch.tensor(EMPTY, dtype=mazes.dtype, device=mazes.device), mazes)
 
 
+# %%
+# Exercise: fill a replay buffer with every step the agent could take.
 def make_replay_buffer(mazes, rewards=REWARDS):
-    """Every (empty cell, action) transition of every maze in `mazes` (B, n, n)."""
+    """Every (empty cell, action) transition of every maze, under `rewards`, as a ReplayBuffer.
+
+    mazes: (B, n, n) integer cell codes. The agent can stand on every EMPTY cell; from each it can
+    take each of the 4 actions, so N = 4 * (number of EMPTY cells). Returns a ReplayBuffer of N
+    transitions: states and next_states (N, 3n^2 + 2n) uint8, actions (N,) long, rewards (N,) float,
+    terminals (N,) bool.
+    """
+    # Hint: (mazes == EMPTY).nonzero(as_tuple=True) gives (maze_index, row, col) of every empty cell;
+    # repeat_interleave(4) them and pair them with actions 0, 1, 2, 3 (torch.arange(4).repeat(count)).
+    # Your look_up_steps and encode_states do the rest; store the states as uint8 (bytes).
+    # BEGIN exercise make_replay_buffer
     maze_index, row, col = (mazes == EMPTY).nonzero(as_tuple=True)
     count = len(maze_index)
     maze_index, row, col = (t.repeat_interleave(4) for t in (maze_index, row, col))
@@ -489,6 +590,13 @@ def make_replay_buffer(mazes, rewards=REWARDS):
     after = look_up_steps(mazes, maze_index, positions, actions, transitions(mazes, rewards))
     return ReplayBuffer(encode_states(mazes[maze_index], positions).to(torch.uint8), actions, after.rewards,
                         after.terminals, encode_states(after.mazes, after.positions).to(torch.uint8))
+    # END exercise make_replay_buffer
+
+
+# %%
+# Run: check your make_replay_buffer against the reference.
+if MAIN:
+    check_make_replay_buffer(make_replay_buffer)
 
 
 # %% [markdown]
@@ -522,10 +630,25 @@ class QNetwork(nn.Module):
         return self.layers(states)
 
 
+# %%
+# Exercise: the greedy policy.
 def greedy_actions(q_net, mazes, positions):
-    """The action with the highest Q-value for each (maze, position) in a batch."""
+    """For each (maze, position) of a batch, the action with the highest Q-value.
+
+    q_net: maps (B, 3n^2 + 2n) float states to (B, 4) Q-values; mazes: (B, n, n); positions: (B, 2).
+    Returns (B,) long action indices (UP, DOWN, LEFT or RIGHT). Acting needs no gradients.
+    """
+    # Hint: encode the states, run the network under torch.no_grad(), take the argmax over the actions.
+    # BEGIN exercise greedy_actions
     with torch.no_grad():
         return q_net(encode_states(mazes, positions)).argmax(dim=1)
+    # END exercise greedy_actions
+
+
+# %%
+# Run: check your greedy_actions against the reference.
+if MAIN:
+    check_greedy_actions(greedy_actions)
 
 
 # %% [markdown]
@@ -534,34 +657,89 @@ def greedy_actions(q_net, mazes, positions):
 # %%
 # Exercise: the Bellman target.
 def bellman_target(target_net, rewards, terminals, next_states, gamma=GAMMA):
-    """r + gamma * max_a' Q_target(s', a'), with no future after a terminal step. No gradient flows."""
+    """The label Q(s, a) should move towards: r + gamma * max_a' Q_target(s', a'), no future after the exit.
+
+    target_net: maps (B, state_size) float states to (B, 4) Q-values; rewards: (B,) float;
+    terminals: (B,) bool, True where the step reached the exit; next_states: (B, state_size) float.
+    Returns (B,) float, with no gradient: the target is a fixed label, only q_net learns.
+    """
+    # Hint: under torch.no_grad(), the max over the action axis (dim=1) of target_net(next_states);
+    # (~terminals) is 0 exactly where there is no future.
+    # BEGIN exercise bellman_target
     with torch.no_grad():
         next_values = target_net(next_states).max(dim=1).values
         return rewards + gamma * next_values * (~terminals)
+    # END exercise bellman_target
+
+
+# %%
+# Run: check your bellman_target against the reference.
+if MAIN:
+    check_bellman_target(bellman_target)
 
 
 # %%
 # Exercise: the Q-value the network predicts for the action that was taken.
 def predicted_q(q_net, states, actions):
-    """(B,) Q(s, a) for each state and its action."""
+    """Q(s, a) for each state and the action taken there, with its gradient (the loss trains q_net through it).
+
+    q_net: maps (B, state_size) float states to (B, 4) Q-values; states: (B, state_size) float;
+    actions: (B,) long. Returns (B,) float.
+    """
+    # Hint: q_net(states) is (B, 4); .gather(1, actions[:, None]) picks one entry per row, as (B, 1).
+    # BEGIN exercise predicted_q
     return q_net(states).gather(1, actions[:, None]).squeeze(1)
+    # END exercise predicted_q
+
+
+# %%
+# Run: check your predicted_q against the reference.
+if MAIN:
+    check_predicted_q(predicted_q)
 
 
 # %%
 # Exercise: the loss.
 def td_loss(predicted, target):
-    """Huber loss: like MSE for small errors, but the huge early errors (targets move by the exit and
-    human rewards, 10 and 20) give bounded gradients instead of blowing the weights up."""
+    """The mean Huber loss between predicted Q-values and their Bellman targets, as a scalar tensor.
+
+    predicted, target: (B,) float. Huber is (error^2)/2 for |error| < 1 and |error| - 1/2 beyond: like
+    MSE for small errors, but the huge early errors (targets move by the exit and human rewards, 10
+    and 20) give bounded gradients instead of blowing the weights up.
+    """
+    # Hint: torch.nn.functional (imported as F) has it, under the name "smooth L1"; or torch.where on |error| < 1.
+    # BEGIN exercise td_loss
     return F.smooth_l1_loss(predicted, target)
+    # END exercise td_loss
+
+
+# %%
+# Run: check your td_loss against the reference.
+if MAIN:
+    check_td_loss(td_loss)
 
 
 # %%
 # Exercise: syncing the target network.
 def sync_target(target_net, q_net, tau):
-    """Move each target weight a fraction `tau` of the way to the online weight (tau=1: hard copy)."""
+    """Move each weight of target_net, in place, a fraction tau of the way to q_net's (tau=1: hard copy).
+
+    target_net, q_net: networks of the same shape; tau: a float in [0, 1]. Returns nothing;
+    q_net stays unchanged.
+    """
+    # Hint: walk zip(target_net.parameters(), q_net.parameters()) under torch.no_grad() and update each
+    # target parameter in place: target <- (1 - tau) * target + tau * online (Tensor.lerp_ does exactly this).
+    # BEGIN exercise sync_target
     with torch.no_grad():
         for target_param, param in zip(target_net.parameters(), q_net.parameters()):
             target_param.lerp_(param, tau)
+    # END exercise sync_target
+
+
+# %%
+# Run: check your sync_target against the reference.
+if MAIN:
+    check_sync_target(sync_target)
 
 
 # %% [markdown]
@@ -934,12 +1112,25 @@ if MAIN:
 # %%
 # Exercise: the discounted return of a list of rewards.
 def discounted_return(rewards, gamma=GAMMA):
-    """sum_t gamma^t * rewards[t]."""
+    """The return of an episode: sum over t of gamma^t * rewards[t], counting t from 0.
+
+    rewards: a list of floats, the reward of each step in order (empty: the return is 0); gamma: a
+    float. Returns a float. The caller's list stays unchanged.
+    """
+    # Hint: enumerate(rewards) gives (t, reward) pairs; the first reward is not discounted (gamma^0 = 1).
+    # BEGIN exercise discounted_return
     return sum(reward * gamma ** t for t, reward in enumerate(rewards))
+    # END exercise discounted_return
 
 
 # %%
-# Read this: the rewards along a given path, and the shortest path to the exit.
+# Run: check your discounted_return against the reference.
+if MAIN:
+    check_discounted_return(discounted_return)
+
+
+# %%
+# Read this: the rewards along a given path.
 def path_rewards(maze, path):
     """The reward of each step along `path` (a list of adjacent cells from the start)."""
     moves = [tuple(move) for move in ACTION_MOVES.tolist()]
@@ -954,8 +1145,17 @@ def path_rewards(maze, path):
     return rewards
 
 
+# %%
+# Exercise: the shortest way out that harvests nothing.
 def shortest_path_to_exit(maze):
-    """The shortest walk from the start to the exit that steps on no item (breadth-first search)."""
+    """The shortest walk from START to the exit that steps only on EMPTY cells and the exit.
+
+    maze: (n, n) integer cell codes, the exit at (n - 1, n - 1). Returns the walk as a list of
+    (row, col) tuples, START first and the exit last, each cell next to the one before it.
+    """
+    # Hint: breadth-first search: a queue of cells, taken from the front (list.pop(0)), and a dict
+    # came_from[cell] = the cell it was reached from. Then walk came_from back from the exit, and reverse.
+    # BEGIN exercise shortest_path_to_exit
     width = maze.shape[0]
     exit_cell = (width - 1, width - 1)
     came_from, frontier = {START: None}, [START]
@@ -971,8 +1171,17 @@ def shortest_path_to_exit(maze):
     while came_from[path[-1]] is not None:
         path.append(came_from[path[-1]])
     return path[::-1]
+    # END exercise shortest_path_to_exit
 
 
+# %%
+# Run: check your shortest_path_to_exit against the reference.
+if MAIN:
+    check_shortest_path_to_exit(shortest_path_to_exit)
+
+
+# %%
+# Run: score the agent's path and the straight path with the reward the agent was trained on.
 if MAIN:
     print(f"{'production maze':<17}{'agent path':>12}{'straight to exit':>18}")
     exit_preferred = 0

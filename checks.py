@@ -1,0 +1,1014 @@
+"""Checks for the exercises of the walk-through, and a grader for a whole exercises file.
+
+After each exercise, `exercises.py` (and `solutions.py`) calls its check, e.g.
+`check_bellman_target(bellman_target)`. The check runs your function and the reference in
+`solutions.py` on chosen and seeded random inputs, and prints either "passed" or what went wrong:
+on which input, what was expected, what your function gave, and a hint for the usual mistake.
+It returns True or False. A NotImplementedError (an exercise not written yet) is not caught.
+
+Grade a whole file, one line per exercise (passed / failed / not yet):
+
+    python checks.py                  # grades exercises.py
+    python checks.py path/to/file.py
+
+Adding an exercise: mark its body in solutions.py (`# BEGIN exercise <name>` ... `# END exercise
+<name>`, a `# Hint:` comment above), write `@exercise("<name>") def check_<name>(<name>): ...` here
+(raise a Diagnosis for each problem it finds, and call the learner's function through `call`), call
+the check in the cell after the exercise, add wrong versions to tests/test_checks.py, and run
+`python tools/make_notebooks.py`.
+"""
+import copy
+import importlib.util
+import math
+import os
+import random
+import sys
+import traceback
+from dataclasses import fields, is_dataclass
+
+import torch
+from torch import nn
+
+import solutions as reference
+from solutions import (ACTION_NAMES, CROP, DOWN, EMPTY, EXIT, GAMMA, HUMAN, LEFT, REWARDS, RIGHT, START, UP, WALL,
+                       Rewards)
+
+CODE_NAMES = {WALL: "a wall", EMPTY: "an empty cell", CROP: "a crop", HUMAN: "a human", EXIT: "the exit"}
+
+
+# ---------------------------------------------------------------------------------------------
+# What a check reports
+
+
+class Diagnosis(Exception):
+    """What is wrong with the learner's function: a one-line problem (the grader's table shows it),
+    the input it showed on, expected vs got, and a hint for the fix."""
+
+    def __init__(self, problem, on=None, expected=None, got=None, hint=None, where=None):
+        super().__init__(problem)
+        self.problem, self.on, self.expected, self.got, self.hint, self.where = problem, on, expected, got, hint, where
+
+    def details(self):
+        lines = [f"on: {self.on}"] if self.on else []
+        if self.expected is not None or self.got is not None:
+            lines += [f"expected: {self.expected}", f"got:      {self.got}"]
+        if self.where:
+            lines.append(f"at: {self.where}")
+        if self.hint:
+            lines.append(f"hint: {self.hint}")
+        return lines
+
+
+CHECKS = {}  # exercise name -> its check, in the order of the walk-through
+
+
+def exercise(name):
+    """Register the decorated `check_<name>(function)` body, which raises a Diagnosis on the first
+    problem it finds, as the check of exercise `name`: a function that prints and returns the verdict."""
+
+    def register(find_problem):
+        def check(function):
+            diagnosis = diagnose(find_problem, function)
+            if diagnosis is None:
+                print(f"{name}: passed")
+                return True
+            print(f"{name}: failed: {diagnosis.problem}")
+            for line in diagnosis.details():
+                print("  " + line.replace("\n", "\n    "))
+            return False
+
+        check.__name__ = check.__qualname__ = find_problem.__name__
+        check.__doc__ = find_problem.__doc__
+        check.find_problem = find_problem
+        CHECKS[name] = check
+        return check
+
+    return register
+
+
+def diagnose(find_problem, function):
+    """The Diagnosis of `function`, or None if it passes. Seeded, and leaves the caller's random state alone."""
+    if not callable(function):
+        return Diagnosis(f"expected a function, got {type(function).__name__}")
+    with torch.random.fork_rng(devices=[]):
+        try:
+            find_problem(function)
+        except Diagnosis as diagnosis:
+            return diagnosis
+    return None
+
+
+# Hints for exceptions whose message alone would leave a learner guessing.
+EXCEPTION_HINTS = (
+    ("leaf Variable that requires grad", "an in-place change to a network's weights needs torch.no_grad()"),
+    ("Index tensor must have the same number of dimensions", "gather needs an index shaped like its "
+                                                             "input minus one axis: actions[:, None] is (B, 1)"),
+    ("mat1 and mat2 shapes cannot be multiplied", "the network takes (B, state_size) float states"),
+    ("tensors used as indices must be", "index with long (int64) or bool tensors"),
+    ("expected scalar type", "mixed dtypes: convert with .float() or .long()"),
+    ("is not subscriptable", "a maze tensor is indexed as maze[row, col] or grid[row][col]"),
+)
+
+
+def call(function, inputs, on, may_change=(), change_hints=None):
+    """function(*inputs.values()): any exception but NotImplementedError becomes a Diagnosis that
+    points at the learner's line, and so does a change to an input not named in `may_change`."""
+    before = {name: copy.deepcopy(value) for name, value in inputs.items() if name not in may_change}
+    try:
+        result = function(*inputs.values())
+    except NotImplementedError:
+        raise
+    except Exception as error:
+        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        hint = next((hint for pattern, hint in EXCEPTION_HINTS if pattern in str(error)), None)
+        raise Diagnosis(f"raised {type(error).__name__}: {shorten(message)}", on=on, hint=hint,
+                        where=learner_line(error, function)) from None
+    for name, saved in before.items():
+        if not same(saved, inputs[name]):
+            hint = (change_hints or {}).get(name, "work on a copy (.clone(), list(...)) or build a new result "
+                                                  "instead of writing into the input")
+            raise Diagnosis(f"changed its input `{name}`", on=on, hint=hint)
+    return result
+
+
+def learner_line(error, function):
+    """'line N: code' of the deepest frame of the traceback in the learner's file, if any."""
+    code = getattr(function, "__code__", None)
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if code is not None and frame.filename == code.co_filename]
+    if not frames:
+        return None
+    frame = frames[-1]
+    return f"line {frame.lineno} of {os.path.basename(frame.filename)}: {frame.line}"
+
+
+def same(a, b):
+    """Equal values, looking inside tensors, networks, lists, dicts and dataclasses."""
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.shape == b.shape and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, nn.Module):
+        return same(a.state_dict(), b.state_dict())
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if is_dataclass(a) and not isinstance(a, type):
+        return all(same(getattr(a, f.name), getattr(b, f.name)) for f in fields(a))
+    return a == b
+
+
+# ---------------------------------------------------------------------------------------------
+# Showing and comparing values
+
+
+def shorten(text, limit=200):
+    text = str(text)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def show(value):
+    """A value as a learner would like to read it: rounded floats, at most a couple of lines."""
+    if isinstance(value, torch.Tensor):
+        dtype = str(value.dtype).replace("torch.", "")
+        value = value.detach().cpu()
+        if value.dtype.is_floating_point:
+            value = value.double().round(decimals=4)
+        return shorten(f"{value.tolist()} (shape {tuple(value.shape)}, {dtype})", 400)
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return shorten(repr(value), 400)
+
+
+def kind(dtype):
+    if dtype == torch.bool:
+        return "bool"
+    return "float" if dtype.is_floating_point else "integer"
+
+
+def expect_tensor(got, expected, on, what="the result", shape_hints=None, kind_hint=None):
+    """Raise a Diagnosis unless `got` is a tensor shaped like `expected`, of the same kind (float,
+    integer or bool). `shape_hints` maps a wrong shape (a tuple) to its usual cause."""
+    if not isinstance(got, torch.Tensor):
+        raise Diagnosis(f"{what} is a {type(got).__name__}, expected a tensor", on=on, expected=show(expected),
+                        got=show(got), hint="return the tensor itself, not .item(), .tolist() or a tuple")
+    if got.shape != expected.shape:
+        hint = (shape_hints or {}).get(tuple(got.shape))
+        raise Diagnosis(f"{what} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}", on=on,
+                        expected=show(expected), got=show(got), hint=hint)
+    if kind(got.dtype) != kind(expected.dtype):
+        raise Diagnosis(f"{what} has dtype {got.dtype}, expected a {kind(expected.dtype)} tensor", on=on,
+                        expected=show(expected), got=show(got), hint=kind_hint)
+
+
+TOLERANCE = 1e-4  # float32 arithmetic done in another order differs by far less
+
+
+def differs(got, expected):
+    """Elementwise: where two tensors of the same shape differ by more than TOLERANCE."""
+    return ~torch.isclose(got.detach().cpu().double(), expected.detach().cpu().double(), atol=TOLERANCE,
+                          rtol=TOLERANCE)
+
+
+def close(got, expected):
+    """Same values (to TOLERANCE); False for any other shape or type, never an exception."""
+    if isinstance(expected, torch.Tensor):
+        return isinstance(got, torch.Tensor) and got.shape == expected.shape and not differs(got, expected).any()
+    try:
+        return math.isclose(float(got), float(expected), abs_tol=TOLERANCE, rel_tol=TOLERANCE)
+    except (TypeError, ValueError):
+        return False
+
+
+def recognise(got, expected, mistakes, on, problem="wrong values", hint=None):
+    """Raise a Diagnosis unless `got` equals `expected`. `mistakes`: (problem, hint, what that mistake
+    would give, or None where it does not apply) triples: if `got` equals one, the diagnosis names it."""
+    if close(got, expected):
+        return
+    for mistake_problem, mistake_hint, mistaken in mistakes:
+        if mistaken is not None and close(got, mistaken):
+            raise Diagnosis(mistake_problem, on=on, expected=show(expected), got=show(got), hint=mistake_hint)
+    raise Diagnosis(problem, on=on, expected=show(expected), got=show(got), hint=hint)
+
+
+def maze_text(maze):
+    return "\n" + reference.maze_to_text(torch.as_tensor(maze, dtype=torch.int8))
+
+
+def training_mazes(count, seed, width):
+    """Seeded training mazes with about a quarter of their items already harvested, like the buffer's."""
+    mazes = reference.make_training_mazes(count, seed, width)
+    return reference.harvest_some_items(mazes, reference.HARVESTED_FRACTION, torch.Generator().manual_seed(seed))
+
+
+def random_net(seed, width=5, hidden_units=16):
+    torch.manual_seed(seed)
+    return reference.QNetwork(width, hidden_units)
+
+
+def random_linear_net(seed, width=5):
+    """Q(s) = W s with random weights, heavier on the position than on the maze: unlike a fresh QNetwork,
+    which prefers one action almost everywhere, its best action changes from cell to cell."""
+    net = nn.Linear(reference.state_size(width), 4, bias=False)
+    weights = torch.randn(net.weight.shape, generator=torch.Generator().manual_seed(seed))
+    weights[:, 3 * width * width:] *= 10
+    with torch.no_grad():
+        net.weight.copy_(weights)
+    return net
+
+
+def linear_net():
+    """Q(s) = W s, with Q-values easy to read by hand for the states of HAND_STATES."""
+    net = nn.Linear(3, 4, bias=False)
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([[1.0, 0.0, 0.0], [2.0, -1.0, 0.0], [0.0, 3.0, 0.0], [-1.0, 0.0, 5.0]]))
+    return net
+
+
+# Their Q-values under linear_net, as rows: [1, 2, 0, -1], [0, -1, 3, 0], [0, 0, 0, 5], [-1, -2, 0, 1].
+HAND_STATES = torch.tensor([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [-1, 0, 0]])
+
+ITEMS_MAZE = reference.maze_from_text("""
+    .C#H.
+    .#...
+    ...#C
+    H#.#.
+    ..C.E
+""")
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Dead ends
+
+
+# Dead ends of every kind: empty ones on the border, a crop, cells whose only open neighbour is an
+# item, the exit; and a wall, (1, 2), with exactly one open neighbour.
+DEAD_ENDS_MAZE = reference.maze_from_text("""
+    ..#C.
+    .####
+    ...H.
+    ##.##
+    ....E
+""")
+
+
+@exercise("dead_ends")
+def check_dead_ends(dead_ends):
+    """A hand-made maze with dead ends of every kind, then random training mazes."""
+    cases = [("the hand-made maze" + maze_text(DEAD_ENDS_MAZE), DEAD_ENDS_MAZE.tolist())]
+    for seed in (3, 11):
+        maze = reference.make_training_maze(seed, width=7)
+        cases.append((f"training maze {seed}" + maze_text(maze), maze.tolist()))
+    for on, grid in cases:
+        expected = reference.dead_ends(grid)
+        got = call(dead_ends, {"grid": grid}, on)
+        if not isinstance(got, (list, tuple)) or not all(isinstance(cell, (list, tuple)) and len(cell) == 2
+                                                         for cell in got):
+            raise Diagnosis(f"returned {shorten(repr(got), 80)}, expected a list of (row, col) pairs", on=on,
+                            expected=expected, got=show(got))
+        got = [tuple(cell) for cell in got]
+        if got == expected:
+            continue
+        if sorted(got) == sorted(expected):
+            raise Diagnosis("the right cells in the wrong order", on=on, expected=expected, got=got,
+                            hint="row-major order: loop over rows, and within a row over columns")
+        mistakes = (
+            ("listed walls too", "walls are never dead ends: only open cells (anything but WALL) count",
+             dict(skip_walls=False)),
+            ("treats items and the exit as walls", "items and the exit are open cells too: only WALL blocks",
+             dict(open_codes=(EMPTY,))),
+            ("treats the outside of the maze as open", "beyond the border there are only walls",
+             dict(outside_open=True)),
+            ("counts diagonal neighbours", "only the 4 neighbours up, down, left and right count",
+             dict(diagonals=True)),
+            ("(column, row) pairs instead of (row, column)", "grid[row][col]: the row comes first",
+             dict(transposed=True)))
+        for problem, hint, rule in mistakes:
+            if sorted(got) == sorted(dead_ends_by_rule(grid, **rule)):
+                raise Diagnosis(problem, on=on, expected=expected, got=got, hint=hint)
+        extra = [cell for cell in got if cell not in expected]
+        missed = [cell for cell in expected if cell not in got]
+        raise Diagnosis(f"listed {extra[0]}, which is not a dead end" if extra else f"missed the dead end {missed[0]}",
+                        on=on, expected=expected, got=got,
+                        hint="a dead end is an open cell (not WALL) with exactly one open neighbour")
+
+
+def dead_ends_by_rule(grid, skip_walls=True, open_codes=(EMPTY, CROP, HUMAN, EXIT), outside_open=False,
+                      diagonals=False, transposed=False):
+    """The dead ends under a (possibly mistaken) rule, to recognise the usual mistakes by their output."""
+    width = len(grid)
+    steps = [(-1, 0), (1, 0), (0, -1), (0, 1)] + ([(-1, -1), (-1, 1), (1, -1), (1, 1)] if diagonals else [])
+
+    def is_open(row, col):
+        inside = 0 <= row < width and 0 <= col < width
+        return grid[row][col] in open_codes if inside else outside_open
+
+    cells = [(row, col) for row in range(width) for col in range(width)
+             if (grid[row][col] != WALL or not skip_walls)
+             and sum(is_open(row + d_row, col + d_col) for d_row, d_col in steps) == 1]
+    return [(col, row) for row, col in cells] if transposed else cells
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. The reward table and one step
+
+
+CUSTOM_REWARDS = Rewards(move=-0.5, bump=-3.0, crop=7.0, exit=11.0, human=-13.0)
+
+
+@exercise("reward_of_stepping_into")
+def check_reward_of_stepping_into(reward_of_stepping_into):
+    """Every cell code under the normal and under made-up rewards, then a random (2, 5, 5) batch of codes."""
+    every_code = torch.tensor([WALL, EMPTY, CROP, HUMAN, EXIT], dtype=torch.int8)
+    random_codes = every_code[torch.randint(5, (2, 5, 5), generator=torch.Generator().manual_seed(5))]
+    for on, cells, rewards in (("every cell code, the normal rewards", every_code, REWARDS),
+                               (f"every cell code, made-up rewards {CUSTOM_REWARDS}", every_code, CUSTOM_REWARDS),
+                               ("a (2, 5, 5) batch of random cell codes, the normal rewards", random_codes, REWARDS)):
+        on = f"{on}; cells = {cells.tolist()}"
+        expected = reference.reward_of_stepping_into(cells, rewards)
+        got = call(reward_of_stepping_into, {"cells": cells, "rewards": rewards}, on)
+        expect_tensor(got, expected, on, kind_hint="rewards are floats: start from torch.full(..., rewards.move)")
+        if close(got, expected):
+            continue
+        if rewards != REWARDS and close(got, reference.reward_of_stepping_into(cells, REWARDS)):
+            raise Diagnosis("ignores the `rewards` argument", on=on, expected=show(expected), got=show(got),
+                            hint="use rewards.move, rewards.crop... of the argument, not the global REWARDS "
+                                 "(spoilers.py trains an agent on other rewards)")
+        for code in (WALL, EMPTY, CROP, HUMAN, EXIT):
+            where = cells == code
+            if not where.any() or close(got[where], expected[where]):
+                continue
+            wrong = got[where][differs(got[where], expected[where])][0].item()
+            right = expected[where][0].item()
+            raise Diagnosis(f"stepping into {CODE_NAMES[code]} gives {wrong:.4g}, expected {right:.4g}", on=on,
+                            expected=show(expected), got=show(got), hint=reward_hint(code, wrong, rewards))
+        raise Diagnosis("wrong values", on=on, expected=show(expected), got=show(got))
+
+
+def reward_hint(code, wrong, rewards):
+    item_reward = {CROP: rewards.crop, HUMAN: rewards.human, EXIT: rewards.exit}.get(code, 0.0)
+    if code == WALL and math.isclose(wrong, rewards.bump + rewards.move, abs_tol=TOLERANCE):
+        return "a bump costs rewards.bump alone: the agent does not move, so no move cost on top"
+    if code == WALL:
+        return "stepping into a wall (or off the board) gives rewards.bump"
+    if math.isclose(wrong, item_reward, abs_tol=TOLERANCE):
+        return "this step moves the agent, so it also costs rewards.move, like every move"
+    if math.isclose(wrong, rewards.move - item_reward, abs_tol=TOLERANCE):
+        return "sign flipped: add the item's reward (rewards.human is already negative), do not subtract it"
+    if math.isclose(wrong, rewards.move, abs_tol=TOLERANCE):
+        return f"stepping into {CODE_NAMES[code]} adds its own reward to rewards.move"
+    return "rewards.move for every move, plus the reward of what is in the cell; rewards.bump alone for a wall"
+
+
+def step_cases():
+    """(description, mazes, maze_index, positions, actions): chosen steps, then random ones."""
+    mazes = torch.stack([ITEMS_MAZE, reference.make_training_maze(4, width=5), ITEMS_MAZE])
+    # (maze, row, col, action): a crop, a human, a wall, the border, the exit, plain moves, and more
+    # harvests, in maze 0 and in its copy, maze 2
+    chosen = [(0, 0, 0, RIGHT), (2, 2, 0, DOWN), (0, 1, 0, RIGHT), (0, 0, 0, UP), (0, 4, 3, RIGHT), (1, 0, 0, DOWN),
+              (0, 1, 3, UP), (2, 2, 1, LEFT), (2, 3, 2, DOWN)]
+    index, rows, cols, actions = (torch.tensor(column) for column in zip(*chosen))
+    yield ("chosen steps in the hand-made maze (twice) and a training maze", mazes, index, torch.stack([rows, cols], 1),
+           actions)
+    generator = torch.Generator().manual_seed(6)
+    mazes = training_mazes(4, seed=21, width=7)
+    maze_index, row, col = (mazes == EMPTY).nonzero(as_tuple=True)
+    pick = torch.randint(len(maze_index), (30,), generator=generator)
+    yield ("30 random steps in 4 random training mazes (7x7)", mazes, maze_index[pick],
+           torch.stack([row[pick], col[pick]], 1), torch.randint(4, (30,), generator=generator))
+
+
+def describe_step(mazes, maze_index, positions, actions, i):
+    row, col = positions[i].tolist()
+    return f"step {i}: maze {maze_index[i].item()}, agent at {(row, col)}, action {ACTION_NAMES[actions[i].item()]}"
+
+
+def with_maze(on, mazes, maze_index, i):
+    """The case's description, and the maze that step i takes place in."""
+    return f"{on}; maze {maze_index[i].item()} of them is" + maze_text(mazes[maze_index[i]])
+
+
+@exercise("look_up_steps")
+def check_look_up_steps(look_up_steps):
+    """Chosen steps (harvesting a crop and a human, bumping a wall and the border, reaching the exit,
+    two steps in one maze) and random steps in random training mazes."""
+    for on, mazes, maze_index, positions, actions in step_cases():
+        outcome = reference.transitions(mazes)
+        expected = reference.look_up_steps(mazes, maze_index, positions, actions, outcome)
+        inputs = {"mazes": mazes, "maze_index": maze_index, "positions": positions, "actions": actions,
+                  "outcome": outcome}
+        got = call(look_up_steps, inputs, on, change_hints={
+            "mazes": "mazes[maze_index] is already a copy: empty the harvested cells in it, not in `mazes`"})
+        missing = [name for name in ("mazes", "positions", "rewards", "terminals") if not hasattr(got, name)]
+        if missing:
+            raise Diagnosis(f"returned a {type(got).__name__} without {', '.join(missing)}", on=on,
+                            hint="return Step(next_mazes, next_positions, rewards, terminals)")
+        index_hint = "read each table of outcome at [maze_index, row, col, actions]"
+        for name, table in (("positions", outcome.next_positions), ("rewards", outcome.rewards),
+                            ("terminals", outcome.terminals)):
+            got_value, expected_value = getattr(got, name), getattr(expected, name)
+            expect_tensor(got_value, expected_value, on, f"Step.{name}", shape_hints={
+                (len(mazes),) + tuple(expected_value.shape[1:]): "one entry per step: index with maze_index"})
+            wrong = wrong_rows(got_value, expected_value)
+            if wrong:
+                i = wrong[0]
+                raise Diagnosis(f"Step.{name} is wrong at {describe_step(mazes, maze_index, positions, actions, i)}",
+                                on=with_maze(on, mazes, maze_index, i), expected=show(expected_value[i]),
+                                got=show(got_value[i]), hint=index_hint)
+        expect_tensor(got.mazes, expected.mazes, on, "Step.mazes", shape_hints={
+            tuple(mazes.shape): "one maze per step: start from mazes[maze_index]"})
+        wrong = wrong_rows(got.mazes, expected.mazes)
+        if not wrong:
+            continue
+        i = wrong[0]
+        step = describe_step(mazes, maze_index, positions, actions, i)
+        if close(got.mazes, harvested_by_maze_index(mazes, maze_index, expected)):
+            problem, hint = ("emptied the harvested cells in the wrong rows", "row i of mazes[maze_index] is the "
+                             "maze of step i: index it with torch.arange(S), not with maze_index again")
+        elif torch.equal(got.mazes[i].long(), mazes[maze_index[i]].long()):
+            problem, hint = (f"the item at {tuple(expected.positions[i].tolist())} was not harvested at {step}",
+                             "where outcome.harvests is True, the cell the agent moves onto becomes EMPTY")
+        else:
+            problem, hint = f"the maze after {step} is wrong", "only a harvested cell changes, and it becomes EMPTY"
+        raise Diagnosis(problem, on=with_maze(on, mazes, maze_index, i), expected=maze_text(expected.mazes[i]),
+                        got=maze_text(got.mazes[i]), hint=hint)
+
+
+def harvested_by_maze_index(mazes, maze_index, expected):
+    """What indexing the copied mazes with maze_index, instead of the step number, would give."""
+    next_mazes = mazes[maze_index]
+    harvest = (expected.mazes != next_mazes).flatten(1).any(1)
+    row, col = expected.positions[:, 0], expected.positions[:, 1]
+    next_mazes[maze_index[harvest], row[harvest], col[harvest]] = EMPTY
+    return next_mazes
+
+
+def wrong_rows(got, expected):
+    """Indices along the first axis where got and expected differ."""
+    return differs(got, expected).reshape(len(got), -1).any(1).nonzero().squeeze(1).tolist()
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. Encoding states
+
+
+@exercise("encode_states")
+def check_encode_states(encode_states):
+    """The hand-made maze at a few positions, then random training mazes (7x7) at random positions."""
+    generator = torch.Generator().manual_seed(7)
+    hand = ITEMS_MAZE.expand(3, -1, -1).clone()
+    random_mazes = training_mazes(6, seed=31, width=7)
+    for on, mazes, positions in (
+            ("the hand-made maze 3 times, with the agent at (0, 0), (2, 1), (4, 3)", hand,
+             torch.tensor([[0, 0], [2, 1], [4, 3]])),
+            ("6 random training mazes (7x7), random positions", random_mazes,
+             torch.randint(7, (6, 2), generator=generator))):
+        expected = reference.encode_states(mazes, positions)
+        got = call(encode_states, {"mazes": mazes, "positions": positions}, on)
+        expect_tensor(got, expected, on, kind_hint="the network takes float states: .float() each piece")
+        if close(got, expected):
+            continue
+        raise encoding_diagnosis(got, expected, mazes, positions, on)
+
+
+def encoding_diagnosis(got, expected, mazes, positions, on):
+    """Name the first wrong part of the first wrong state, and what it looks like instead."""
+    width = mazes.shape[-1]
+    cells = width * width
+    parts = {"wall plane": (0, cells), "crop plane": (cells, 2 * cells), "human plane": (2 * cells, 3 * cells),
+             "row one-hot": (3 * cells, 3 * cells + width),
+             "column one-hot": (3 * cells + width, 3 * cells + 2 * width)}
+    b = wrong_rows(got, expected)[0]
+    on = f"{on}; state {b}: agent at {tuple(positions[b].tolist())} in" + maze_text(mazes[b])
+
+    def part(vector, name):
+        start, end = parts[name]
+        return vector[start:end]
+
+    for name in parts:
+        got_part, expected_part = part(got[b], name), part(expected[b], name)
+        if close(got_part, expected_part):
+            continue
+        problem = f"the {name} (entries {parts[name][0]} to {parts[name][1] - 1}) is wrong"
+        if name.endswith("plane"):
+            shown = {"expected": ones(expected_part, width), "got": ones(got_part, width)}
+            flat = mazes[b].flatten()
+            if close(got_part, expected_part.reshape(width, width).T.flatten()):
+                hint = "flatten row by row (mazes.reshape(B, n * n)): this is the column-major (transposed) order"
+            elif name == "wall plane" and close(got_part, (flat <= WALL).float()):
+                hint = "the exit (code -1) is not a wall: compare with == WALL"
+            elif name == "wall plane" and close(got_part, (flat == EMPTY).float()):
+                hint = "1 where there is a wall, not where the cell is empty"
+            elif any(close(got_part, part(expected[b], other)) for other in parts if other != name):
+                hint = "the planes go in the order walls, crops, humans"
+            else:
+                hint = "a plane is 1 exactly where the maze has that code"
+            return Diagnosis(problem, on=on, expected=f"1 at {shown['expected']}", got=f"1 at {shown['got']}",
+                             hint=hint)
+        other = "column one-hot" if name == "row one-hot" else "row one-hot"
+        hint = ("the agent's row comes first, then its column" if close(got_part, part(expected[b], other))
+                else "F.one_hot(positions[:, 0], n) for the row, positions[:, 1] for the column")
+        return Diagnosis(problem, on=on, expected=show(expected_part), got=show(got_part), hint=hint)
+    return Diagnosis("wrong values", on=on, expected=show(expected[b]), got=show(got[b]))
+
+
+def ones(plane, width):
+    """The (row, col) cells where a flattened plane is not 0."""
+    return [divmod(index, width) for index in plane.nonzero().flatten().tolist()]
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. The replay buffer
+
+
+@exercise("make_replay_buffer")
+def check_make_replay_buffer(make_replay_buffer):
+    """The hand-made maze and two training mazes with the normal rewards, then made-up rewards."""
+    mazes = torch.cat([ITEMS_MAZE[None], training_mazes(2, seed=41, width=5)])
+    on_mazes = "the hand-made maze and two training mazes:" + "".join(maze_text(m) + "\n" for m in mazes).rstrip()
+    for on, rewards in ((on_mazes + "\nwith the normal rewards", REWARDS),
+                        (on_mazes + f"\nwith made-up rewards {CUSTOM_REWARDS}", CUSTOM_REWARDS)):
+        expected = reference.make_replay_buffer(mazes, rewards)
+        got = call(make_replay_buffer, {"mazes": mazes, "rewards": rewards}, on)
+        names = ("states", "actions", "rewards", "terminals", "next_states")
+        missing = [name for name in names if not isinstance(getattr(got, name, None), torch.Tensor)]
+        if missing:
+            raise Diagnosis(f"the result has no tensor {', '.join(missing)}", on=on,
+                            hint="return ReplayBuffer(states, actions, rewards, terminals, next_states)")
+        for name in ("states", "next_states"):
+            if getattr(got, name).dtype != torch.uint8:
+                raise Diagnosis(f"{name} are stored as {getattr(got, name).dtype}, expected uint8", on=on,
+                                hint="store states as bytes with .to(torch.uint8): a quarter of the memory of "
+                                     "floats; ReplayBuffer.sample turns them back into floats")
+        count, empty_cells = len(expected.actions), int((mazes == EMPTY).sum())
+        lengths = {name: len(getattr(got, name)) for name in names}
+        if set(lengths.values()) != {count}:
+            got_count = lengths["actions"]
+            if got_count == 4 * int((mazes != WALL).sum()):
+                hint = "the agent only ever stands on EMPTY cells, never on a wall, an item or the exit"
+            elif got_count == empty_cells:
+                hint = "every action from every cell: 4 transitions per empty cell"
+            else:
+                hint = "4 transitions (one per action) for each EMPTY cell, every tensor the same length"
+            raise Diagnosis(f"{lengths} transitions, expected {count} in each (4 actions x {empty_cells} empty cells)",
+                            on=on, hint=hint)
+        for name in names:
+            expect_tensor(getattr(got, name), getattr(expected, name), on, f"ReplayBuffer.{name}")
+        raise_on_wrong_transitions(got, expected, mazes, rewards, on)
+
+
+def raise_on_wrong_transitions(got, expected, mazes, rewards, on):
+    """Compare the two buffers as sets of transitions (any order), keyed by (state, action)."""
+
+    def table(buffer):
+        return {(bytes(state.tolist()), action): (reward, terminal, bytes(next_state.tolist()))
+                for state, action, reward, terminal, next_state in zip(
+                    buffer.states.to(torch.uint8), buffer.actions.tolist(), buffer.rewards.tolist(),
+                    buffer.terminals.tolist(), buffer.next_states.to(torch.uint8))}
+
+    got_table, expected_table = table(got), table(expected)
+    if len(got_table) < len(got.actions):
+        raise Diagnosis("the same (state, action) pair appears more than once", on=on,
+                        hint="pair every cell with each action once: repeat_interleave(4) the cells and "
+                             "torch.arange(4).repeat(count) the actions (or the other way round, consistently)")
+    for key, (reward, terminal, next_state) in expected_table.items():
+        if key not in got_table:
+            raise Diagnosis(f"missing the transition {describe_transition(key, mazes)}", on=on,
+                            hint="one transition for each (EMPTY cell, action) pair")
+        got_reward, got_terminal, got_next_state = got_table[key]
+        if not math.isclose(got_reward, reward, abs_tol=TOLERANCE):
+            default_reward = table(reference.make_replay_buffer(mazes, REWARDS))[key][0]
+            ignores_argument = rewards != REWARDS and math.isclose(got_reward, default_reward, abs_tol=TOLERANCE)
+            raise Diagnosis(f"wrong reward for {describe_transition(key, mazes)}", on=on, expected=f"{reward:.4f}",
+                            got=f"{got_reward:.4f}",
+                            hint="pass the rewards argument on to transitions" if ignores_argument else None)
+        if got_terminal != terminal:
+            raise Diagnosis(f"wrong terminal flag for {describe_transition(key, mazes)}", on=on, expected=terminal,
+                            got=got_terminal, hint="terminal exactly where the step reaches the exit")
+        if got_next_state != next_state:
+            unharvested = next_state_without_harvest(key, mazes)
+            hint = ("encode the mazes after the step (after.mazes): a harvested item is gone in the next state"
+                    if got_next_state == unharvested else "the next state encodes (after.mazes, after.positions)")
+            raise Diagnosis(f"wrong next state for {describe_transition(key, mazes)}", on=on, hint=hint)
+
+
+def decode_position(state, width):
+    cells = width * width
+    rows, cols = list(state[3 * cells:3 * cells + width]), list(state[3 * cells + width:])
+    return rows.index(1), cols.index(1)
+
+
+def maze_of_state(state, mazes):
+    """(index of the maze, (row, col)) that an encoded state (bytes) comes from."""
+    row, col = decode_position(state, mazes.shape[-1])
+    encoded = reference.encode_states(mazes, torch.tensor([[row, col]] * len(mazes))).to(torch.uint8)
+    return next(b for b in range(len(mazes)) if bytes(encoded[b].tolist()) == state), (row, col)
+
+
+def describe_transition(key, mazes):
+    state, action = key
+    maze, position = maze_of_state(state, mazes)
+    return f"maze {maze}, agent at {position}, action {ACTION_NAMES[action]}"
+
+
+def next_state_without_harvest(key, mazes):
+    """The encoded next state of the (state, action) transition as it would be if nothing were harvested."""
+    state, action = key
+    maze, position = maze_of_state(state, mazes)
+    after = reference.step_batch(mazes[maze:maze + 1], torch.tensor([position]), torch.tensor([action]))
+    return bytes(reference.encode_states(mazes[maze:maze + 1], after.positions).to(torch.uint8)[0].tolist())
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. The greedy policy
+
+
+@exercise("greedy_actions")
+def check_greedy_actions(greedy_actions):
+    """A random network on 6 random mazes at random empty cells, then on a batch of exactly 4."""
+    net = random_linear_net(seed=8)
+    generator = torch.Generator().manual_seed(8)
+    for on, count in (("a random network, 6 random training mazes (5x5)", 6),
+                      ("a random network, a batch of 4 (as many states as actions)", 4)):
+        mazes = training_mazes(count, seed=51 + count, width=5)
+        positions = torch.stack([empty_cell(maze, generator) for maze in mazes])
+        on = f"{on}, agents at {positions.tolist()}"
+        expected = reference.greedy_actions(net, mazes, positions)
+        got = call(greedy_actions, {"q_net": net, "mazes": mazes, "positions": positions}, on)
+        expect_tensor(got, expected, on, shape_hints={(4,): "the argmax over the actions is dim=1; dim=0 is the batch",
+                                                      (count, 1): "argmax(dim=1) without keepdim gives (B,)"},
+                      kind_hint="the index of the best action (argmax), not its Q-value (max)")
+        q_values = net(reference.encode_states(mazes, positions)).detach()
+        recognise(got, expected, on=on,
+                  hint="argmax over the 4 actions (dim=1) of q_net(encode_states(mazes, positions))",
+                  mistakes=[("picked the worst action", "argmax, not argmin", q_values.argmin(1)),
+                            ("argmax over the batch axis", "the argmax over the actions is dim=1; dim=0 is the batch",
+                             q_values.argmax(0) if count == 4 else None),
+                            ("looked at (column, row) instead of (row, column)", "positions are (row, col)",
+                             reference.greedy_actions(net, mazes, positions.flip(1)))])
+
+
+def empty_cell(maze, generator):
+    cells = (maze == EMPTY).nonzero()
+    return cells[torch.randint(len(cells), (1,), generator=generator).item()]
+
+
+# ---------------------------------------------------------------------------------------------
+# 8. Learning
+
+
+@exercise("bellman_target")
+def check_bellman_target(bellman_target):
+    """A hand-made linear network (4 transitions, one terminal, gamma 0.9), then a random network on 6
+    transitions with the default gamma and with gamma 0.5."""
+    generator = torch.Generator().manual_seed(9)
+    net = random_net(seed=9)
+    states = torch.randint(2, (6, reference.state_size(5)), generator=generator).float()
+    random_rewards = torch.randn(6, generator=generator) * 5
+    random_terminals = torch.tensor([False, True, False, False, True, False])
+    cases = [("a linear network with Q-values [1, 2, 0, -1], [0, -1, 3, 0], [0, 0, 0, 5], [-1, -2, 0, 1]; "
+              "rewards [0.5, -1, 10, -0.1], terminals [F, F, T, F], gamma 0.9", linear_net(),
+              torch.tensor([0.5, -1.0, 10.0, -0.1]), torch.tensor([False, False, True, False]), HAND_STATES, 0.9),
+             ("a random network, 6 transitions (2 terminal), the default gamma", net, random_rewards,
+              random_terminals, states, None),
+             ("a random network, 6 transitions (2 terminal), gamma 0.5", net, random_rewards, random_terminals,
+              states, 0.5)]
+    for on, target_net, rewards, terminals, next_states, gamma in cases:
+        inputs = {"target_net": target_net, "rewards": rewards, "terminals": terminals, "next_states": next_states}
+        if gamma is not None:
+            inputs["gamma"] = gamma
+        expected = reference.bellman_target(*inputs.values())
+        got = call(bellman_target, inputs, on)
+        batch = len(rewards)
+        expect_tensor(got, expected, on, shape_hints={
+            (batch, 4): "one target per transition: the max over the actions of target_net(next_states)",
+            (4,): "the max over the actions is dim=1; dim=0 is the batch",
+            (batch, 1): "max(dim=1) without keepdim gives (B,)"})
+        if got.requires_grad:
+            raise Diagnosis("the target carries a gradient into target_net", on=on,
+                            hint="compute it under torch.no_grad(): the target is a fixed label, only q_net learns")
+        gamma = GAMMA if gamma is None else gamma
+        with torch.no_grad():
+            q_next = target_net(next_states)
+        best = q_next.max(1).values
+        alive = (~terminals).float()
+        if close(got[~terminals], expected[~terminals]) and not close(got[terminals], expected[terminals]):
+            zeroed = close(got[terminals], torch.zeros_like(got[terminals]))
+            raise Diagnosis("the target of a terminal step is wrong", on=on, expected=show(expected), got=show(got),
+                            hint="only the future is masked: at a terminal step the target is the reward itself"
+                                 if zeroed else
+                                 "no future after a terminal step: multiply gamma * max Q by (~terminals)")
+        recognise(got, expected, on=on,
+                  hint="r + gamma * max over actions of target_net(s'), the future masked by ~terminals",
+                  mistakes=[("terminal steps still get a future value", "after a terminal step there is no future: "
+                             "multiply gamma * max Q by (~terminals)", rewards + gamma * best),
+                            ("used the min over actions", "the target assumes the best next action: max",
+                             rewards + gamma * q_next.min(1).values * alive),
+                            ("used the mean over actions", "the target assumes the best next action: max",
+                             rewards + gamma * q_next.mean(1) * alive),
+                            ("ignores the gamma argument", "use the gamma passed in, not the global GAMMA",
+                             rewards + GAMMA * best * alive),
+                            ("the future is not discounted", "multiply the future value by gamma",
+                             rewards + best * alive),
+                            ("the max over the batch axis", "the max over the actions is dim=1; dim=0 is the batch",
+                             rewards + gamma * q_next.max(0).values * alive if batch == 4 else None)])
+
+
+@exercise("predicted_q")
+def check_predicted_q(predicted_q):
+    """A hand-made linear network (4 states), then a random network on 6 states, with chosen actions."""
+    generator = torch.Generator().manual_seed(10)
+    states = torch.randint(2, (6, reference.state_size(5)), generator=generator).float()
+    for on, net, states, actions in (
+            ("a linear network with Q-values [1, 2, 0, -1], [0, -1, 3, 0], [0, 0, 0, 5], [-1, -2, 0, 1]; "
+             "actions [1, 2, 3, 0]", linear_net(), HAND_STATES, torch.tensor([1, 2, 3, 0])),
+            ("a random network, 6 states, actions [3, 0, 2, 2, 1, 0]", random_net(seed=10), states,
+             torch.tensor([3, 0, 2, 2, 1, 0]))):
+        expected = reference.predicted_q(net, states, actions)
+        got = call(predicted_q, {"q_net": net, "states": states, "actions": actions}, on)
+        batch = len(actions)
+        expect_tensor(got, expected, on, shape_hints={
+            (batch, 1): "squeeze the last axis: against (B,) targets, a (B, 1) prediction broadcasts to a (B, B) loss",
+            (batch, 4): "pick the Q-value of the action taken in each row: gather(1, actions[:, None])",
+            (batch, batch): "q[:, actions] takes every action for every row: use gather(1, actions[:, None])"})
+        if not got.requires_grad:
+            raise Diagnosis("no gradient flows back to q_net", on=on,
+                            hint="no torch.no_grad() or .detach() here: the loss trains q_net through this value")
+        q_values = net(states).detach()
+        recognise(got, expected, on=on, hint="q_net(states).gather(1, actions[:, None]).squeeze(1)",
+                  mistakes=[("the best action's Q-value instead of the taken action's",
+                             "the loss needs Q(s, a) for the action that was taken: gather with actions",
+                             q_values.max(1).values),
+                            ("gathered along the batch axis", "gather along dim=1, the actions",
+                             q_values.gather(0, actions[:, None]).squeeze(1) if actions.max() < batch else None)])
+
+
+@exercise("td_loss")
+def check_td_loss(td_loss):
+    """Errors of 0.5, 2, 3 and 0 by hand, then 8 random errors up to about 10."""
+    generator = torch.Generator().manual_seed(11)
+    for on, predicted, target in (
+            ("predicted [0, 0, 0, 1], targets [0.5, 2, -3, 1]", torch.tensor([0.0, 0.0, 0.0, 1.0]),
+             torch.tensor([0.5, 2.0, -3.0, 1.0])),
+            ("8 random predictions and targets", torch.randn(8, generator=generator) * 5,
+             torch.randn(8, generator=generator) * 5)):
+        predicted = predicted.clone().requires_grad_()
+        expected = reference.td_loss(predicted, target)
+        got = call(td_loss, {"predicted": predicted, "target": target}, on)
+        expect_tensor(got, expected, on, shape_hints={
+            tuple(target.shape): "one number for the batch: the mean of the per-transition losses"})
+        if not got.requires_grad:
+            raise Diagnosis("the loss has no gradient", on=on,
+                            hint="keep the computation in torch (no .item(), .detach() or torch.no_grad()): "
+                                 "loss.backward() needs the graph")
+        error = (predicted - target).detach()
+        huber = torch.where(error.abs() < 1, error ** 2 / 2, error.abs() - 0.5)
+        recognise(got, expected, on=on, hint="the mean over the batch of the Huber loss (F.smooth_l1_loss)",
+                  mistakes=[("squared error (MSE) instead of Huber",
+                             "Huber grows linearly beyond an error of 1, so huge early errors give bounded gradients",
+                             (error ** 2).mean()),
+                            ("half the squared error instead of Huber", "Huber grows linearly beyond an error of 1",
+                             (error ** 2 / 2).mean()),
+                            ("absolute error (L1) instead of Huber", "Huber is quadratic, error^2 / 2, below 1",
+                             error.abs().mean()),
+                            ("the sum over the batch instead of the mean",
+                             "take the mean: the loss should not grow with the batch size", huber.sum())])
+        got.backward()
+        expected_gradient = torch.autograd.grad(reference.td_loss(predicted, target), predicted)[0]
+        if not close(predicted.grad, expected_gradient):
+            raise Diagnosis("the gradient with respect to predicted is wrong", on=on,
+                            expected=show(expected_gradient), got=show(predicted.grad),
+                            hint="compute the loss from `predicted` with differentiable torch operations")
+
+
+@exercise("sync_target")
+def check_sync_target(sync_target):
+    """Two random networks, with tau 0.1, then 1 (a hard copy)."""
+    for tau in (0.1, 1.0):
+        on = f"two random networks (5x5 mazes, 8 hidden units), tau {tau}"
+        target_net, q_net = random_net(seed=12, hidden_units=8), random_net(seed=13, hidden_units=8)
+        start = [param.detach().clone() for param in target_net.parameters()]
+        online = [param.detach().clone() for param in q_net.parameters()]
+        call(sync_target, {"target_net": target_net, "q_net": q_net, "tau": tau}, on, may_change=("target_net",),
+             change_hints={"q_net": "the target follows the online network: change target_net, leave q_net alone"})
+        got = [param.detach() for param in target_net.parameters()]
+        expected = [t + tau * (q - t) for t, q in zip(start, online)]
+        if all(close(g, e) for g, e in zip(got, expected)):
+            continue
+        first = next(i for i, (g, e) in enumerate(zip(got, expected)) if not close(g, e))
+
+        def looks_like(values):
+            return all(close(g, v) for g, v in zip(got, values))
+
+        if looks_like(start):
+            problem, hint = ("target_net did not change", "change each target parameter in place (lerp_ or copy_ "
+                             "under torch.no_grad()); assigning to the loop variable only renames it")
+        elif looks_like(online):
+            problem, hint = ("copied q_net whatever tau is", "move only a fraction tau of the way: "
+                             "target <- (1 - tau) * target + tau * online")
+        elif looks_like([q + tau * (t - q) for t, q in zip(start, online)]):
+            problem, hint = ("tau and 1 - tau are swapped", "tau is the share of the online weights: "
+                             "target <- (1 - tau) * target + tau * online")
+        else:
+            problem, hint = "wrong target weights", "target <- (1 - tau) * target + tau * online, for every parameter"
+        raise Diagnosis(f"{problem} (parameter {first} differs)", on=on,
+                        expected=show(expected[first].flatten()[:6]) + " (first 6 values)",
+                        got=show(got[first].flatten()[:6]), hint=hint)
+
+
+# ---------------------------------------------------------------------------------------------
+# 16. Returns and paths
+
+
+@exercise("discounted_return")
+def check_discounted_return(discounted_return):
+    """[1, 2, 3] with gamma 0.5 by hand, an empty episode, and random episodes with and without gamma."""
+    rng = random.Random(16)
+    episode = [round(rng.uniform(-2, 2), 2) for _ in range(12)] + [10.0]
+    for on, rewards, gamma in (("rewards [1, 2, 3], gamma 0.5", [1.0, 2.0, 3.0], 0.5),
+                               ("an empty episode [], gamma 0.9", [], 0.9),
+                               (f"rewards {episode}, gamma 0.8", list(episode), 0.8),
+                               (f"rewards {episode}, the default gamma", list(episode), None)):
+        inputs = {"rewards": rewards} if gamma is None else {"rewards": rewards, "gamma": gamma}
+        expected = reference.discounted_return(*inputs.values())
+        got = call(discounted_return, inputs, on, change_hints={
+            "rewards": "read the list without changing it (no pop, reverse or sort in place)"})
+        try:
+            float(got)
+        except (TypeError, ValueError):
+            raise Diagnosis(f"returned a {type(got).__name__}, expected a number", on=on, expected=expected,
+                            got=show(got), hint="add up the discounted rewards into one number") from None
+        gamma = GAMMA if gamma is None else gamma
+        recognise(got, expected, on=on, hint="sum over t of gamma**t * rewards[t]",
+                  mistakes=[("the first reward is discounted too (off by one)",
+                             "t counts from 0: the first reward gets gamma**0 = 1",
+                             sum(r * gamma ** (t + 1) for t, r in enumerate(rewards))),
+                            ("the rewards are not discounted", "multiply reward t by gamma**t", sum(rewards)),
+                            ("discounted back to front", "the first reward counts most: gamma**0 for rewards[0]",
+                             sum(r * gamma ** t for t, r in enumerate(reversed(rewards)))),
+                            ("ignores the gamma argument", "use the gamma passed in, not the global GAMMA",
+                             sum(r * GAMMA ** t for t, r in enumerate(rewards)))])
+
+
+LOOPED_MAZE = reference.maze_from_text("""
+    .....
+    .#.#.
+    .....
+    .#.#.
+    ....E
+""")
+# The way down the left side passes a crop (8 steps); the way out that harvests nothing takes 12.
+ITEM_IN_THE_WAY = reference.maze_from_text("""
+    .....
+    .###.
+    C#...
+    .#.##
+    ....E
+""")
+
+
+@exercise("shortest_path_to_exit")
+def check_shortest_path_to_exit(shortest_path_to_exit):
+    """An open maze with loops, a maze whose quick way out passes a crop, and random training mazes."""
+    cases = [("an open maze with loops" + maze_text(LOOPED_MAZE), LOOPED_MAZE),
+             ("a maze whose short way out passes a crop" + maze_text(ITEM_IN_THE_WAY), ITEM_IN_THE_WAY)]
+    for seed in (2, 9):
+        maze = reference.make_training_maze(seed, width=7)
+        cases.append((f"training maze {seed}" + maze_text(maze), maze))
+    for on, maze in cases:
+        expected = reference.shortest_path_to_exit(maze)
+        got = call(shortest_path_to_exit, {"maze": maze}, on)
+        if not isinstance(got, (list, tuple)) or not got or not all(
+                isinstance(cell, (list, tuple)) and len(cell) == 2 for cell in got):
+            raise Diagnosis(f"returned {shorten(repr(got), 80)}, expected a list of (row, col) cells", on=on,
+                            expected=expected)
+        got = [tuple(int(x) for x in cell) for cell in got]
+        raise_on_invalid_path(got, expected, maze, on)
+
+
+def raise_on_invalid_path(path, expected, maze, on):
+    """Any shortest walk from START to the exit over EMPTY cells is right; say what is wrong with `path`."""
+    width = maze.shape[0]
+    exit_cell = (width - 1, width - 1)
+    if path[0] != START:
+        reversed_path = path[0] == exit_cell and path[-1] == START
+        raise Diagnosis("the path is reversed" if reversed_path else f"the path starts at {path[0]}", on=on,
+                        expected=expected, got=path,
+                        hint="walking came_from back from the exit gives the path backwards: reverse it"
+                        if reversed_path else "start the walk at START, (0, 0), and include it")
+    if path[-1] != exit_cell:
+        raise Diagnosis(f"the path ends at {path[-1]}, not at the exit {exit_cell}", on=on, expected=expected, got=path)
+    for here, there in zip(path, path[1:]):
+        if abs(here[0] - there[0]) + abs(here[1] - there[1]) != 1:
+            raise Diagnosis(f"{here} and then {there} are not neighbours", on=on, expected=expected, got=path,
+                            hint="every step moves one cell up, down, left or right: list every cell on the way")
+    for cell in path:
+        if not (0 <= cell[0] < width and 0 <= cell[1] < width):
+            raise Diagnosis(f"the path leaves the maze at {cell}", on=on, expected=expected, got=path)
+        code = maze[cell].item()
+        if code == WALL:
+            raise Diagnosis(f"the path walks through the wall at {cell}", on=on, expected=expected, got=path)
+        if code in (CROP, HUMAN):
+            raise Diagnosis(f"the path steps on {CODE_NAMES[code]} at {cell}", on=on, expected=expected, got=path,
+                            hint="only EMPTY cells and the exit are allowed: crops and humans block the way")
+    if len(path) > len(expected):
+        raise Diagnosis(f"not the shortest path: {len(path) - 1} steps, the shortest takes {len(expected) - 1}",
+                        on=on, expected=expected, got=path,
+                        hint="breadth-first: take cells from the front of the queue (pop(0)); taking them from the "
+                             "back (pop()) is depth-first, which finds a way out but not the shortest")
+
+
+# ---------------------------------------------------------------------------------------------
+# Grading a whole file
+
+
+def load_learner_module(path):
+    """Import the learner's file without running its walk-through (MAIN is False on import)."""
+    name = "graded_" + os.path.splitext(os.path.basename(path))[0]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the file runs
+    spec.loader.exec_module(module)
+    return module
+
+
+def grade(module):
+    """[(exercise, status, reason)]: status is 'passed', 'failed' or 'not yet'."""
+    rows = []
+    for name, check in CHECKS.items():
+        function = getattr(module, name, None)
+        if function is None:
+            rows.append((name, "failed", f"no function named {name}"))
+            continue
+        try:
+            diagnosis = diagnose(check.find_problem, function)
+        except NotImplementedError as error:
+            blocker = str(error).split(":")[0]
+            rows.append((name, "not yet", "" if blocker == name else f"waits for {blocker}"))
+            continue
+        rows.append((name, "passed", "") if diagnosis is None else (name, "failed", diagnosis.problem))
+    return rows
+
+
+def main(path):
+    if not os.path.exists(path):
+        sys.exit(f"no file {path}: pass the path of your exercises file")
+    try:
+        module = load_learner_module(path)
+    except Exception as error:
+        sys.exit(f"{path} does not import, so nothing can be graded: {type(error).__name__}: {error}")
+    torch.set_num_threads(1)  # the checks use tiny tensors; more threads only spin
+    rows = grade(module)
+    width = max(len(name) for name in CHECKS) + 2
+    print(f"Grading {path} against solutions.py\n")
+    print(f"{'exercise':<{width}}result")
+    for name, status, reason in rows:
+        print(f"{name:<{width}}{status}{': ' + reason if reason else ''}")
+    counts = {status: sum(row[1] == status for row in rows) for status in ("passed", "failed", "not yet")}
+    print(f"\n{counts['passed']} of {len(rows)} passed, {counts['failed']} failed, {counts['not yet']} not yet")
+    print("Run the check cell after an exercise for the full diagnosis (input, expected, got, hint).")
+    return 0 if counts["passed"] == len(rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                                      "exercises.py")))

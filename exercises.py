@@ -1,0 +1,1138 @@
+# %% [markdown]
+# # An agent that harvests crops, and what it does when nobody is looking
+#
+# We train a small DQN agent to walk through 7x7 mazes, harvest crops, avoid humans and leave by the
+# exit. The reward is sensible: a human costs more than the exit is worth. In training the agent
+# behaves perfectly. Then we take it to "production" mazes and watch what it does.
+#
+# Each cell's first comment says what it is for: **Read this**, **Run**, or **Exercise** (you write
+# the function; the cell after it checks yours against the reference and tells you what is wrong).
+# `python checks.py` grades every exercise of `exercises.py` at once.
+#
+# This is the exercise version: replace each `raise NotImplementedError(...)` with your code, then run the check cell below it.
+
+# %%
+# Run: imports and the switches of this walk-through.
+import hashlib
+import os
+import random
+import sys
+from dataclasses import dataclass, field, replace
+
+import matplotlib
+
+# Figures are saved to files when this runs as a script; a notebook shows them inline instead.
+MAIN = __name__ == "__main__"
+IN_NOTEBOOK = "ipykernel" in sys.modules
+if MAIN and not IN_NOTEBOOK:
+    matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+FIGURE_DIR = os.environ.get("FIGURE_DIR", "figures")  # presentation/ builds its slides' figures elsewhere
+
+# CUDA, then Apple's MPS, then the CPU: every line below runs unchanged on each of them.
+if torch.cuda.is_available():
+    DEVICE = torch.device("cuda")
+elif torch.backends.mps.is_available():
+    DEVICE = torch.device("mps")
+else:
+    DEVICE = torch.device("cpu")
+
+# checks.py imports this file as its reference, so only a running walk-through imports the checks.
+if MAIN:
+    from checks import (check_bellman_target, check_dead_ends, check_discounted_return, check_encode_states,
+                        check_greedy_actions, check_look_up_steps, check_make_replay_buffer, check_predicted_q,
+                        check_reward_of_stepping_into, check_shortest_path_to_exit, check_sync_target,
+                        check_td_loss)
+
+
+def save_figure(fig, name):
+    """Save a figure under FIGURE_DIR when running as a script; show it in a notebook."""
+    if IN_NOTEBOOK:
+        plt.show()
+        return
+    os.makedirs(FIGURE_DIR, exist_ok=True)
+    fig.savefig(os.path.join(FIGURE_DIR, f"{name}.png"), dpi=120, bbox_inches="tight")
+    plt.close(fig)
+
+
+# %% [markdown]
+# ## 1. The world
+#
+# A maze is a square grid of cells stored as a 2-d integer tensor. The agent starts in the top-left
+# corner and the exit sits in the bottom-right corner. Crops and humans sit at the ends of dead-end
+# corridors. Stepping onto a crop or a human harvests it: the cell becomes empty.
+
+# %%
+# Read this: the cell codes, the actions and the rewards. Everything else refers to these names.
+MAZE_WIDTH = 7  # any odd width >= 5 works; 7 keeps every figure readable and training short
+
+WALL, EMPTY, CROP, HUMAN, EXIT = 0, 1, 2, 3, -1
+CELL_CODES = (WALL, EMPTY, CROP, HUMAN, EXIT)
+
+UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
+ACTION_NAMES = ("up", "down", "left", "right")
+# (row, column) change of each action, indexed by action.
+ACTION_MOVES = torch.tensor([[-1, 0], [1, 0], [0, -1], [0, 1]])
+START = (0, 0)
+
+
+@dataclass(frozen=True)
+class Rewards:
+    """What each kind of step is worth. One instance, REWARDS, is the reward everybody trains on."""
+
+    move: float = -0.1
+    """Every move costs a little, so of two ways out the shorter one is better."""
+    bump: float = -1.0
+    """Walking into a wall or the border wastes a turn and is never useful: ten moves' worth."""
+    crop: float = 2.0
+    """Worth a detour of a step or two into a dead end, not a tour of the whole maze."""
+    exit: float = 10.0
+    """The point of an episode: large enough to be worth walking across the whole maze for."""
+    human: float = -20.0
+    """Larger in size than the exit, so no route that harvests a human can ever pay off."""
+
+
+REWARDS = Rewards()
+GAMMA = 0.98  # a 30-step walk to the exit keeps 55% of its value, so far cells still see it clearly
+
+
+# %%
+# Read this: checking inputs, so that a malformed maze fails here with a clear message.
+def check_width(width):
+    if not isinstance(width, int) or width < 5 or width % 2 == 0:
+        raise ValueError(f"maze width must be an odd integer >= 5, got {width!r}")
+
+
+def check_maze(maze):
+    """Raise ValueError unless `maze` is a square 2-d integer tensor of cell codes with the exit
+    in the bottom-right corner."""
+    if not isinstance(maze, torch.Tensor):
+        raise ValueError(f"expected a maze as a 2-d torch tensor, got {type(maze).__name__}")
+    if maze.dim() != 2 or maze.shape[0] != maze.shape[1]:
+        raise ValueError(f"expected a square 2-d maze tensor, got shape {tuple(maze.shape)}")
+    check_width(maze.shape[0])
+    if maze.dtype.is_floating_point or maze.dtype == torch.bool:
+        raise ValueError(f"expected an integer maze tensor, got dtype {maze.dtype}")
+    unknown = ~torch.isin(maze, torch.tensor(CELL_CODES, device=maze.device))
+    if unknown.any():
+        row, col = unknown.nonzero()[0].tolist()
+        raise ValueError(f"unknown cell code {maze[row, col].item()} at row {row}, column {col}; "
+                         f"expected one of {CELL_CODES}")
+    last = maze.shape[0] - 1
+    if maze[last, last] != EXIT or (maze == EXIT).sum() != 1:
+        raise ValueError(f"expected exactly one exit, in the bottom-right corner (row {last}, column {last})")
+    if maze[START] != EMPTY:
+        raise ValueError(f"expected the start cell {START} to be empty, found code {maze[START].item()}")
+
+
+# %%
+# Read this: mazes as text, for reading them in a figure title or typing one in by hand.
+TEXT_OF_CELL = {WALL: "#", EMPTY: ".", CROP: "C", HUMAN: "H", EXIT: "E"}
+CELL_OF_TEXT = {text: code for code, text in TEXT_OF_CELL.items()}
+
+
+def maze_to_text(maze):
+    """One line per row: '#' wall, '.' empty, 'C' crop, 'H' human, 'E' exit."""
+    check_maze(maze)
+    return "\n".join("".join(TEXT_OF_CELL[code] for code in row) for row in maze.tolist())
+
+
+def maze_from_text(text):
+    """Parse the text written by maze_to_text; indentation and blank lines around it are ignored."""
+    rows = [line.strip() for line in text.strip().splitlines()]
+    width = len(rows[0])
+    for row_index, row in enumerate(rows):
+        if len(row) != width:
+            raise ValueError(f"row {row_index} has {len(row)} cells, expected {width} like row 0")
+        for col_index, char in enumerate(row):
+            if char not in CELL_OF_TEXT:
+                raise ValueError(f"unknown character {char!r} at row {row_index}, column {col_index}; "
+                                 f"expected one of {''.join(CELL_OF_TEXT)}")
+    if len(rows) != width:
+        raise ValueError(f"maze has {len(rows)} rows of {width} cells, expected a square")
+    if width < 5 or width % 2 == 0:
+        raise ValueError(f"maze width must be an odd number >= 5, got {width}")
+    if not any("E" in row for row in rows):
+        raise ValueError(f"maze has no exit: expected 'E' at row {width - 1}, column {width - 1}")
+    maze = torch.tensor([[CELL_OF_TEXT[char] for char in row] for row in rows], dtype=torch.int8)
+    check_maze(maze)
+    return maze
+
+
+# %% [markdown]
+# ## 2. Where training mazes come from
+#
+# A recursive backtracker: start at the top-left cell, walk to a random unvisited cell two steps
+# away, knocking down the wall in between, and back up whenever you are stuck. Carving two cells at a
+# time keeps corridors one cell wide. Then the exit goes in the bottom-right corner, and every dead
+# end (except the start) gets a crop or a human, at random. Items never block the way out.
+
+# %%
+# Read this: seeds and neighbours, for the generator below and for your first exercise.
+def as_rng(rng):
+    """Accept a random.Random or an int seed, so that every maze is reproducible."""
+    if isinstance(rng, random.Random):
+        return rng
+    if isinstance(rng, int):
+        return random.Random(rng)
+    raise ValueError(f"expected a random.Random or an int seed, got {type(rng).__name__}")
+
+
+def neighbours(row, col, width, distance=1):
+    """The in-bounds cells `distance` steps up, down, left and right of (row, col)."""
+    for d_row, d_col in ACTION_MOVES.tolist():
+        r, c = row + distance * d_row, col + distance * d_col
+        if 0 <= r < width and 0 <= c < width:
+            yield r, c
+
+
+# %%
+# Exercise: find the dead ends, where the generator will put crops and humans.
+def dead_ends(grid):
+    """List the open cells (any code but WALL) that have exactly one open neighbour.
+
+    grid: a square maze as n lists of n cell codes, e.g. make_training_maze(0).tolist().
+    Returns a list of (row, col) tuples in row-major order (row 0 left to right, then row 1...).
+    Neighbours are the cells up, down, left and right; beyond the border there are only walls.
+    """
+    # Hint: `neighbours(row, col, width)` yields the in-bounds neighbours. Items and the exit are open cells.
+    raise NotImplementedError("dead_ends: List the open cells (any code but WALL) that have exactly one open neighbour.")
+
+
+# %%
+# Run: check your dead_ends against the reference.
+if MAIN:
+    check_dead_ends(dead_ends)
+
+
+# %%
+# Read this: the training maze generator.
+def place_items(grid, rng):
+    """Put a crop or a human, at random, in every dead end except the start and the exit."""
+    for r, c in dead_ends(grid):
+        if grid[r][c] == EMPTY and (r, c) != START:
+            grid[r][c] = rng.choice((CROP, HUMAN))
+
+
+def carve_passages(width, rng):
+    """Recursive backtracker from the start, carving two cells at a time. Returns a list-of-lists grid."""
+    grid = [[WALL] * width for _ in range(width)]
+    grid[START[0]][START[1]] = EMPTY
+    stack = [START]
+    while stack:
+        row, col = stack[-1]
+        unvisited = [(r, c) for r, c in neighbours(row, col, width, distance=2) if grid[r][c] == WALL]
+        if not unvisited:
+            stack.pop()
+            continue
+        r, c = rng.choice(unvisited)
+        grid[(row + r) // 2][(col + c) // 2] = EMPTY
+        grid[r][c] = EMPTY
+        stack.append((r, c))
+    return grid
+
+
+def make_training_maze(rng, width=MAZE_WIDTH):
+    """A random training maze as a (width, width) int8 tensor. `rng`: a random.Random or an int seed."""
+    check_width(width)
+    rng = as_rng(rng)
+    grid = carve_passages(width, rng)
+    grid[width - 1][width - 1] = EXIT
+    place_items(grid, rng)
+    return torch.tensor(grid, dtype=torch.int8)
+
+
+def make_training_mazes(count, seed, width=MAZE_WIDTH):
+    """`count` training mazes stacked into a (count, width, width) tensor, all drawn from one seed."""
+    rng = random.Random(seed)
+    return torch.stack([make_training_maze(rng, width) for _ in range(count)])
+
+
+# %% [markdown]
+# ## 3. Pictures
+#
+# Every figure in this walk-through draws mazes the same way: dark walls, green crops, red humans, a
+# gold exit and the agent in blue. Arrows show which way the agent would go from each cell.
+
+# %%
+# Read this: the drawing helpers.
+CELL_COLOURS = {WALL: "#3b3b3b", EMPTY: "#ffffff", CROP: "#e3f4dd", HUMAN: "#fbe0e0", EXIT: "#fff1b8"}
+GLYPHS = {CROP: ("C", "#2e7d32"), HUMAN: ("H", "#c62828"), EXIT: ("E", "#b8860b")}
+AGENT_COLOUR = "#1565c0"
+ARROW_DELTAS = {UP: (0, -0.3), DOWN: (0, 0.3), LEFT: (-0.3, 0), RIGHT: (0.3, 0)}
+
+
+def draw_maze(ax, maze, title=None, agent=START):
+    """Draw the maze's cells, items and exit, and the agent at `agent` (None to leave it out)."""
+    check_maze(maze)
+    width = maze.shape[0]
+    ax.set_xlim(-0.5, width - 0.5)
+    ax.set_ylim(width - 0.5, -0.5)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for (row, col), code in zip(((r, c) for r in range(width) for c in range(width)), maze.flatten().tolist()):
+        ax.add_patch(plt.Rectangle((col - 0.5, row - 0.5), 1, 1, facecolor=CELL_COLOURS[code],
+                                   edgecolor="#dddddd", linewidth=0.5))
+        if code in GLYPHS:
+            letter, colour = GLYPHS[code]
+            ax.text(col, row, letter, ha="center", va="center", fontsize=13, fontweight="bold", color=colour)
+    if agent is not None:
+        ax.add_patch(plt.Circle((agent[1], agent[0]), 0.3, color=AGENT_COLOUR, alpha=0.8, zorder=3))
+    if title:
+        ax.set_title(title, fontsize=10)
+
+
+def draw_policy(ax, maze, q_net):
+    """An arrow on every cell the agent can stand on, pointing to its greedy action there."""
+    positions = [(r, c) for r, c in (maze == EMPTY).nonzero().tolist()]
+    actions = greedy_actions(q_net, maze.expand(len(positions), -1, -1), torch.tensor(positions))
+    for (row, col), action in zip(positions, actions.tolist()):
+        dx, dy = ARROW_DELTAS[action]
+        ax.arrow(col - dx / 2, row - dy / 2, dx, dy, head_width=0.22, head_length=0.15,
+                 length_includes_head=True, color="#555555", zorder=2)
+
+
+def draw_path(ax, path):
+    """The cells the agent visited, as a blue line from start (circle) to end (square)."""
+    rows, cols = zip(*path)
+    ax.plot(cols, rows, color=AGENT_COLOUR, linewidth=2.5, alpha=0.6, zorder=4)
+    ax.plot(cols[-1], rows[-1], marker="s", color=AGENT_COLOUR, markersize=9, zorder=5)
+
+
+def plot_mazes(mazes, titles, suptitle, q_net=None, rollouts=None, columns=4):
+    """A gallery: each maze with, optionally, the policy arrows and a rollout path."""
+    rows = (len(mazes) + columns - 1) // columns
+    fig, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3.4 * rows), squeeze=False)
+    for index, ax in enumerate(axes.flat):
+        if index >= len(mazes):
+            ax.axis("off")
+            continue
+        draw_maze(ax, mazes[index], titles[index])
+        if q_net is not None:
+            draw_policy(ax, mazes[index], q_net)
+        if rollouts is not None:
+            draw_path(ax, rollouts[index].path)
+    fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def plot_loss(losses, title):
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.plot(losses, color="#888888", linewidth=0.5, alpha=0.6, label="per step")
+    window = max(1, len(losses) // 100)
+    smooth = torch.tensor(losses).unfold(0, window, window).mean(1) if len(losses) >= window else torch.tensor(losses)
+    ax.plot(torch.arange(len(smooth)) * window + window / 2, smooth, color=AGENT_COLOUR, label=f"mean of {window}")
+    ax.set_yscale("log")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("TD loss (Huber)")
+    ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+if MAIN:
+    example_maze = make_training_maze(seed := 0)
+    print(maze_to_text(example_maze))
+    fig = plot_mazes([make_training_maze(s) for s in range(8)], [f"seed {s}" for s in range(8)],
+                     "Training mazes: items sit only at dead ends, and the way to the exit is always clear")
+    save_figure(fig, "01_training_mazes")
+
+
+# %% [markdown]
+# ## 4. One step of the world, for many mazes at once
+#
+# Everything the agent can experience is decided by one function: given a batch of mazes, what
+# happens for every cell and every action (where the agent ends up, the reward, whether the episode
+# ends). Environment steps, the replay buffer and the exact optimal values below all read from it.
+
+# %%
+# Read this: what one step can do, for every cell and action of a batch of mazes at once.
+@dataclass
+class Transitions:
+    """For every maze b, cell (row, col) and action a, the outcome of taking a at (row, col)."""
+
+    next_positions: torch.Tensor  # (B, n, n, 4, 2) long: where the agent ends up
+    rewards: torch.Tensor  # (B, n, n, 4) float
+    terminals: torch.Tensor  # (B, n, n, 4) bool: the agent stepped onto the exit
+    harvests: torch.Tensor  # (B, n, n, 4) bool: the agent stepped onto a crop or a human
+
+
+@dataclass
+class Step:
+    mazes: torch.Tensor  # (B, n, n): the mazes after the step (harvested cells are now empty)
+    positions: torch.Tensor  # (B, 2)
+    rewards: torch.Tensor  # (B,)
+    terminals: torch.Tensor  # (B,) bool
+
+
+def cell_in_direction(mazes, action):
+    """(B, n, n): the code of the cell one step away in direction `action`, WALL beyond the border."""
+    padded = F.pad(mazes, (1, 1, 1, 1), value=WALL)
+    d_row, d_col = ACTION_MOVES[action].tolist()
+    width = mazes.shape[-1]
+    return padded[:, 1 + d_row:1 + d_row + width, 1 + d_col:1 + d_col + width]
+
+
+# %%
+# Exercise: the reward table.
+def reward_of_stepping_into(cells, rewards=REWARDS):
+    """The reward for trying to step into cells with the codes `cells`, under `rewards`.
+
+    cells: an integer tensor of cell codes, any shape (the border counts as WALL).
+    Returns a float tensor of the same shape: a wall gives rewards.bump (the agent stays put); any
+    other cell costs rewards.move, plus rewards.crop, rewards.human or rewards.exit for what is there.
+    """
+    # Hint: start from rewards.move everywhere, add each item's reward where (cells == CROP) etc., then
+    # torch.where(cells == WALL, ...) for the bumps. Use the `rewards` argument, not the global REWARDS.
+    raise NotImplementedError("reward_of_stepping_into: The reward for trying to step into cells with the codes `cells`, under `rewards`.")
+
+
+# %%
+# Run: check your reward_of_stepping_into against the reference.
+if MAIN:
+    check_reward_of_stepping_into(reward_of_stepping_into)
+
+
+# %%
+# Read this: the world's dynamics, built from your reward table.
+def transitions(mazes, rewards=REWARDS):
+    """The outcome of every (cell, action) in a batch of mazes (B, n, n). Moving into a wall or off the
+    board leaves the agent in place; moving onto an item harvests it; moving onto the exit ends it."""
+    batch, width, _ = mazes.shape
+    cells = torch.stack(torch.meshgrid(torch.arange(width), torch.arange(width), indexing="ij"), -1)
+    cells = cells.to(mazes.device)  # (n, n, 2)
+    next_positions, step_rewards, terminals, harvests = [], [], [], []
+    for action in range(4):
+        target = cell_in_direction(mazes, action)
+        blocked = target == WALL
+        step_rewards.append(reward_of_stepping_into(target, rewards))
+        moved = cells + ACTION_MOVES[action].to(mazes.device)
+        next_positions.append(torch.where(blocked[..., None], cells, moved))
+        terminals.append(target == EXIT)
+        harvests.append((target == CROP) | (target == HUMAN))
+    return Transitions(torch.stack(next_positions, -2), torch.stack(step_rewards, -1),
+                       torch.stack(terminals, -1), torch.stack(harvests, -1))
+
+
+# %%
+# Exercise: one step for a batch, read from the transition tables.
+def look_up_steps(mazes, maze_index, positions, actions, outcome):
+    """Take S steps at once: step i takes action actions[i] at positions[i] in maze mazes[maze_index[i]].
+
+    mazes: (B, n, n) integer cell codes; maze_index: (S,) long; positions: (S, 2) long (row, col);
+    actions: (S,) long; outcome: transitions(mazes), whose tables are indexed [maze, row, col, action].
+    Returns a Step: mazes (S, n, n), the maze of each step afterwards, the cell of a harvested item
+    now EMPTY; positions (S, 2); rewards (S,) float; terminals (S,) bool. The inputs stay unchanged.
+    """
+    # Hint: index each table of `outcome` with [maze_index, row, col, actions]. `mazes[maze_index]` is a
+    # copy (indexing with a tensor copies), so you may empty the harvested cells in it.
+    raise NotImplementedError("look_up_steps: Take S steps at once: step i takes action actions[i] at positions[i] in maze mazes[maze_index[i]].")
+
+
+# %%
+# Run: check your look_up_steps against the reference.
+if MAIN:
+    check_look_up_steps(look_up_steps)
+
+
+# %%
+# Read this: one step in each maze of a batch, and a first step in the example maze.
+def step_batch(mazes, positions, actions, rewards=REWARDS):
+    """Take action `actions[b]` at `positions[b]` in `mazes[b]`. The inputs are not modified."""
+    return look_up_steps(mazes, torch.arange(len(mazes), device=mazes.device), positions, actions,
+                         transitions(mazes, rewards))
+
+
+if MAIN:
+    after = step_batch(example_maze[None], torch.tensor([START]), torch.tensor([RIGHT]))
+    print(f"step right from the start: now at {tuple(after.positions[0].tolist())}, reward {after.rewards[0].item():.2f}")
+
+
+# %% [markdown]
+# ## 5. What the agent sees
+#
+# The network gets the maze as one-hot planes and its own position as a one-hot row and column:
+#
+# | slice of the vector | length | meaning |
+# |---|---|---|
+# | `[0, n*n)` | n*n | 1 where there is a wall (row-major) |
+# | `[n*n, 2*n*n)` | n*n | 1 where there is a crop |
+# | `[2*n*n, 3*n*n)` | n*n | 1 where there is a human |
+# | `[3*n*n, 3*n*n + n)` | n | 1 at the agent's row |
+# | `[3*n*n + n, 3*n*n + 2*n)` | n | 1 at the agent's column |
+#
+# The exit is always in the bottom-right corner, so it needs no plane.
+
+# %%
+# Exercise: encode states for the network.
+def encode_states(mazes, positions):
+    """Encode a batch of (maze, agent position) pairs as the float vectors of the table above.
+
+    mazes: (B, n, n) integer cell codes; positions: (B, 2) long (row, col).
+    Returns (B, 3n^2 + 2n) float: the wall, crop and human planes (each n*n, row-major), then a
+    one-hot of length n for the agent's row and one of length n for its column.
+    """
+    if mazes.dim() != 3 or mazes.shape[1] != mazes.shape[2] or positions.shape != (len(mazes), 2):
+        raise ValueError(f"expected mazes (B, n, n) and positions (B, 2), got {tuple(mazes.shape)} "
+                         f"and {tuple(positions.shape)}")
+    # Hint: mazes.reshape(B, n * n) flattens row-major; (flat == WALL).float() is a plane;
+    # F.one_hot(positions[:, 0], n) is the row part; torch.cat(..., dim=1) joins the pieces.
+    raise NotImplementedError("encode_states: Encode a batch of (maze, agent position) pairs as the float vectors of the table above.")
+
+
+# %%
+# Run: check your encode_states against the reference.
+if MAIN:
+    check_encode_states(encode_states)
+
+
+# %%
+# Read this: the length of a state, and one state at a time (for figures and tests).
+def state_size(width=MAZE_WIDTH):
+    return 3 * width * width + 2 * width
+
+
+def encode_state(maze, position):
+    """One maze (n, n) and one (row, col) -> a (3n^2 + 2n,) float state."""
+    check_maze(maze)
+    return encode_states(maze[None], torch.tensor([position], device=maze.device))[0]
+
+
+# %% [markdown]
+# ## 6. The replay buffer: every step the agent could take
+#
+# These mazes are tiny, so instead of collecting experience by wandering around we write down every
+# (cell, action) pair of many mazes at once. An agent that has already harvested some items sees the
+# same maze with those cells empty, so some buffer mazes come with a few items already harvested.
+
+# %%
+# Read this: the buffer's storage, and mazes with some items already harvested.
+HARVESTED_FRACTION = 0.25  # share of items already gone in buffer mazes, like mid-episode snapshots
+
+
+@dataclass
+class ReplayBuffer:
+    states: torch.Tensor  # (N, state_size) uint8: one-hot entries are 0/1, so bytes are enough
+    actions: torch.Tensor  # (N,) long
+    rewards: torch.Tensor  # (N,) float
+    terminals: torch.Tensor  # (N,) bool
+    next_states: torch.Tensor  # (N, state_size) uint8
+
+    def __len__(self):
+        return len(self.actions)
+
+    def sample(self, indices):
+        """The transitions at `indices`, states as floats, on the buffer's device."""
+        return (self.states[indices].float(), self.actions[indices], self.rewards[indices],
+                self.terminals[indices], self.next_states[indices].float())
+
+
+def harvest_some_items(mazes, fraction, generator):
+    """Copies of `mazes` in which each item is gone (empty) with probability `fraction`."""
+    items = (mazes == CROP) | (mazes == HUMAN)
+    gone = items & (torch.rand(mazes.shape, generator=generator) < fraction).to(mazes.device)
+    return torch.where(gone, torch.tensor(EMPTY, dtype=mazes.dtype, device=mazes.device), mazes)
+
+
+# %%
+# Exercise: fill a replay buffer with every step the agent could take.
+def make_replay_buffer(mazes, rewards=REWARDS):
+    """Every (empty cell, action) transition of every maze, under `rewards`, as a ReplayBuffer.
+
+    mazes: (B, n, n) integer cell codes. The agent can stand on every EMPTY cell; from each it can
+    take each of the 4 actions, so N = 4 * (number of EMPTY cells). Returns a ReplayBuffer of N
+    transitions: states and next_states (N, 3n^2 + 2n) uint8, actions (N,) long, rewards (N,) float,
+    terminals (N,) bool.
+    """
+    # Hint: (mazes == EMPTY).nonzero(as_tuple=True) gives (maze_index, row, col) of every empty cell;
+    # repeat_interleave(4) them and pair them with actions 0, 1, 2, 3 (torch.arange(4).repeat(count)).
+    # Your look_up_steps and encode_states do the rest; store the states as uint8 (bytes).
+    raise NotImplementedError("make_replay_buffer: Every (empty cell, action) transition of every maze, under `rewards`, as a ReplayBuffer.")
+
+
+# %%
+# Run: check your make_replay_buffer against the reference.
+if MAIN:
+    check_make_replay_buffer(make_replay_buffer)
+
+
+# %% [markdown]
+# ## 7. The Q-network
+#
+# A plain MLP from the state vector to one Q-value per action.
+
+# %%
+# Read this: the network.
+# Two layers of 512 (~350k weights, 14 ms per 512-state step on a 2-core CPU): 256 units plateaued
+# near 91% exits in the same five minutes, while 512 reach 99%.
+HIDDEN_UNITS = 512
+
+
+class QNetwork(nn.Module):
+    def __init__(self, width=MAZE_WIDTH, hidden_units=HIDDEN_UNITS):
+        super().__init__()
+        check_width(width)
+        self.width = width
+        self.layers = nn.Sequential(
+            nn.Linear(state_size(width), hidden_units), nn.ReLU(),
+            nn.Linear(hidden_units, hidden_units), nn.ReLU(),
+            nn.Linear(hidden_units, 4),
+        )
+
+    def forward(self, states):
+        """(B, state_size) float states -> (B, 4) Q-values."""
+        if states.dim() != 2 or states.shape[1] != state_size(self.width):
+            raise ValueError(f"expected states of shape (batch, {state_size(self.width)}) for a "
+                             f"{self.width}x{self.width} maze, got {tuple(states.shape)}")
+        return self.layers(states)
+
+
+# %%
+# Exercise: the greedy policy.
+def greedy_actions(q_net, mazes, positions):
+    """For each (maze, position) of a batch, the action with the highest Q-value.
+
+    q_net: maps (B, 3n^2 + 2n) float states to (B, 4) Q-values; mazes: (B, n, n); positions: (B, 2).
+    Returns (B,) long action indices (UP, DOWN, LEFT or RIGHT). Acting needs no gradients.
+    """
+    # Hint: encode the states, run the network under torch.no_grad(), take the argmax over the actions.
+    raise NotImplementedError("greedy_actions: For each (maze, position) of a batch, the action with the highest Q-value.")
+
+
+# %%
+# Run: check your greedy_actions against the reference.
+if MAIN:
+    check_greedy_actions(greedy_actions)
+
+
+# %% [markdown]
+# ## 8. Learning: the Bellman target, the loss, the target network
+
+# %%
+# Exercise: the Bellman target.
+def bellman_target(target_net, rewards, terminals, next_states, gamma=GAMMA):
+    """The label Q(s, a) should move towards: r + gamma * max_a' Q_target(s', a'), no future after the exit.
+
+    target_net: maps (B, state_size) float states to (B, 4) Q-values; rewards: (B,) float;
+    terminals: (B,) bool, True where the step reached the exit; next_states: (B, state_size) float.
+    Returns (B,) float, with no gradient: the target is a fixed label, only q_net learns.
+    """
+    # Hint: under torch.no_grad(), the max over the action axis (dim=1) of target_net(next_states);
+    # (~terminals) is 0 exactly where there is no future.
+    raise NotImplementedError("bellman_target: The label Q(s, a) should move towards: r + gamma * max_a' Q_target(s', a'), no future after the exit.")
+
+
+# %%
+# Run: check your bellman_target against the reference.
+if MAIN:
+    check_bellman_target(bellman_target)
+
+
+# %%
+# Exercise: the Q-value the network predicts for the action that was taken.
+def predicted_q(q_net, states, actions):
+    """Q(s, a) for each state and the action taken there, with its gradient (the loss trains q_net through it).
+
+    q_net: maps (B, state_size) float states to (B, 4) Q-values; states: (B, state_size) float;
+    actions: (B,) long. Returns (B,) float.
+    """
+    # Hint: q_net(states) is (B, 4); .gather(1, actions[:, None]) picks one entry per row, as (B, 1).
+    raise NotImplementedError("predicted_q: Q(s, a) for each state and the action taken there, with its gradient (the loss trains q_net through it).")
+
+
+# %%
+# Run: check your predicted_q against the reference.
+if MAIN:
+    check_predicted_q(predicted_q)
+
+
+# %%
+# Exercise: the loss.
+def td_loss(predicted, target):
+    """The mean Huber loss between predicted Q-values and their Bellman targets, as a scalar tensor.
+
+    predicted, target: (B,) float. Huber is (error^2)/2 for |error| < 1 and |error| - 1/2 beyond: like
+    MSE for small errors, but the huge early errors (targets move by the exit and human rewards, 10
+    and 20) give bounded gradients instead of blowing the weights up.
+    """
+    # Hint: torch.nn.functional (imported as F) has it, under the name "smooth L1"; or torch.where on |error| < 1.
+    raise NotImplementedError("td_loss: The mean Huber loss between predicted Q-values and their Bellman targets, as a scalar tensor.")
+
+
+# %%
+# Run: check your td_loss against the reference.
+if MAIN:
+    check_td_loss(td_loss)
+
+
+# %%
+# Exercise: syncing the target network.
+def sync_target(target_net, q_net, tau):
+    """Move each weight of target_net, in place, a fraction tau of the way to q_net's (tau=1: hard copy).
+
+    target_net, q_net: networks of the same shape; tau: a float in [0, 1]. Returns nothing;
+    q_net stays unchanged.
+    """
+    # Hint: walk zip(target_net.parameters(), q_net.parameters()) under torch.no_grad() and update each
+    # target parameter in place: target <- (1 - tau) * target + tau * online (Tensor.lerp_ does exactly this).
+    raise NotImplementedError("sync_target: Move each weight of target_net, in place, a fraction tau of the way to q_net's (tau=1: hard copy).")
+
+
+# %%
+# Run: check your sync_target against the reference.
+if MAIN:
+    check_sync_target(sync_target)
+
+
+# %% [markdown]
+# ## 9. Training
+
+# %%
+# Read this: the hyperparameters, each with what it does.
+@dataclass
+class TrainConfig:
+    steps: int = 18_000
+    """Gradient steps in total."""
+    batch_size: int = 512
+    """Transitions per gradient step."""
+    optimiser: str = "adam"
+    """"adam" adapts each weight's step size (fast from scratch); "sgd" takes plain gradient steps."""
+    learning_rate: float = 1e-3
+    """Step size at the start; it decays linearly to lr_end_fraction of this by the end."""
+    lr_end_fraction: float = 0.05
+    """Where the learning rate ends, as a fraction of the start: small steps settle the policy."""
+    tau: float = 0.01
+    """Polyak factor for the target network after every step (1.0 would be a hard copy)."""
+    mazes_per_buffer: int = 5_000
+    """Fresh training mazes in each replay buffer (~100 transitions each)."""
+    new_buffer_every: int = 2_500
+    """Steps between fresh buffers: new mazes keep the network from memorising the old ones."""
+    seed: int = 0
+    """Seeds the mazes, the weights' noise and the minibatches."""
+
+
+def train(q_net, config, target_net=None, progress=True):
+    """Train q_net in place with DQN on fresh training mazes; returns the loss of every step."""
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    if target_net is None:
+        target_net = QNetwork(q_net.width, q_net.layers[0].out_features).to(DEVICE)
+        target_net.load_state_dict(q_net.state_dict())
+    optimisers = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+    optimiser = optimisers[config.optimiser](q_net.parameters(), lr=config.learning_rate)
+    schedule = torch.optim.lr_scheduler.LinearLR(optimiser, 1.0, config.lr_end_fraction, config.steps)
+    losses = []
+    for step in tqdm(range(config.steps), desc="training", disable=not progress):
+        if step % config.new_buffer_every == 0:
+            buffer_seed = config.seed * 1_000_003 + step
+            mazes = make_training_mazes(config.mazes_per_buffer, buffer_seed, q_net.width).to(DEVICE)
+            buffer = make_replay_buffer(harvest_some_items(mazes, HARVESTED_FRACTION, generator))
+        indices = torch.randint(len(buffer), (config.batch_size,), generator=generator).to(DEVICE)
+        states, actions, rewards, terminals, next_states = buffer.sample(indices)
+        loss = td_loss(predicted_q(q_net, states, actions), bellman_target(target_net, rewards, terminals, next_states))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        sync_target(target_net, q_net, config.tau)
+        losses.append(loss.item())
+    return losses
+
+
+# %% [markdown]
+# ## 10. Watching the agent
+
+# %%
+# Read this: greedy rollouts, many mazes at once, and the rates we report.
+@dataclass
+class Rollout:
+    path: list  # [(row, col), ...] from the start
+    crops: int  # crops harvested
+    humans: int  # humans harvested
+    reached_exit: bool
+    rewards: list = field(default_factory=list)  # the reward of each step, in order
+
+
+def max_rollout_steps(width):
+    return 4 * width * width  # enough to visit every cell of the maze more than twice
+
+
+def greedy_rollouts(q_net, mazes, max_steps=None):
+    """Run the greedy policy from the start in every maze of (B, n, n) at once."""
+    batch, width, _ = mazes.shape
+    max_steps = max_rollout_steps(width) if max_steps is None else max_steps
+    mazes = mazes.to(DEVICE).clone()  # the rollout harvests items; the caller's mazes stay intact
+    positions = torch.tensor([START] * batch, device=DEVICE)
+    running = torch.ones(batch, dtype=torch.bool, device=DEVICE)
+    paths = [[START] for _ in range(batch)]
+    crops = torch.zeros(batch, dtype=torch.long, device=DEVICE)
+    humans = torch.zeros_like(crops)
+    reached = torch.zeros_like(running)
+    step_rewards = [[] for _ in range(batch)]
+    for _ in range(max_steps):
+        if not running.any():
+            break
+        active = running.nonzero().squeeze(1)
+        maze, position = mazes[active], positions[active]
+        actions = greedy_actions(q_net, maze, position)
+        after = step_batch(maze, position, actions)
+        target = maze[torch.arange(len(active)), after.positions[:, 0], after.positions[:, 1]]
+        crops[active] += (target == CROP).long()
+        humans[active] += (target == HUMAN).long()
+        reached[active] |= after.terminals
+        mazes[active], positions[active] = after.mazes, after.positions
+        for index, cell, reward in zip(active.tolist(), after.positions.tolist(), after.rewards.tolist()):
+            paths[index].append(tuple(cell))
+            step_rewards[index].append(reward)
+        running[active] = ~after.terminals
+    return [Rollout(paths[b], crops[b].item(), humans[b].item(), reached[b].item(), step_rewards[b])
+            for b in range(batch)]
+
+
+def greedy_rollout(q_net, maze, max_steps=None):
+    """Run the greedy policy from the start of one maze; at most max_steps steps."""
+    check_maze(maze)
+    return greedy_rollouts(q_net, maze[None], max_steps)[0]
+
+
+def evaluate(q_net, mazes):
+    """Rates over a batch of mazes: reached the exit, harvested any human, crops per maze."""
+    rollouts = greedy_rollouts(q_net, mazes)
+    count = len(rollouts)
+    return {
+        "exit_rate": sum(r.reached_exit for r in rollouts) / count,
+        "human_rate": sum(r.humans > 0 for r in rollouts) / count,
+        "mean_crops": sum(r.crops for r in rollouts) / count,
+        "mean_humans": sum(r.humans for r in rollouts) / count,
+    }
+
+
+# %% [markdown]
+# ## 11. How good could it be? Exact optimal Q-values
+#
+# A 7x7 maze has few states, even counting which items are left, so value iteration computes the
+# optimal Q-values Q* exactly. We use them to check the learned network and in the tests.
+
+# %%
+# Read this: value iteration over (items left, cell), for a batch of mazes.
+def optimal_q_values(mazes, rewards=REWARDS, gamma=GAMMA):
+    """Q*(maze, cell, action) as a (B, n, n, 4) tensor for mazes (B, n, n); entries for cells the
+    agent cannot stand on (walls, items, the exit) are meaningless."""
+    batch, width, _ = mazes.shape
+    cells = width * width
+    snapshots, item_bits, full_snapshots = [], [], []
+    count = 0
+    for maze in mazes.cpu().reshape(batch, cells):
+        items = ((maze == CROP) | (maze == HUMAN)).nonzero().squeeze(1)
+        subsets = torch.arange(2 ** len(items))
+        present = ((subsets[:, None] >> torch.arange(len(items))) & 1).bool()  # (2^k, k): item i still there?
+        maze_snapshots = maze.repeat(len(subsets), 1)
+        maze_snapshots[:, items] = torch.where(present, maze_snapshots[:, items], EMPTY).to(maze.dtype)
+        bits = torch.zeros(cells, dtype=torch.long)
+        bits[items] = 2 ** torch.arange(len(items))
+        snapshots.append(maze_snapshots)
+        item_bits.append(bits.expand(len(subsets), -1))
+        count += len(subsets)
+        full_snapshots.append(count - 1)  # all bits set: every item still there
+    snapshots = torch.cat(snapshots).reshape(-1, width, width)  # (G, n, n), G = sum of 2^items
+    item_bits = torch.cat(item_bits).reshape(-1, width, width)
+    outcome = transitions(snapshots, rewards)
+    next_row, next_col = outcome.next_positions[..., 0], outcome.next_positions[..., 1]
+    snapshot = torch.arange(len(snapshots))[:, None, None, None]
+    # Harvesting item i clears bit i, which lands 2^i snapshots lower within the same maze.
+    harvested_bit = item_bits[snapshot, next_row, next_col] * outcome.harvests
+    next_flat = (snapshot - harvested_bit) * cells + next_row * width + next_col
+    continues = gamma * (~outcome.terminals)
+    # Start from the return of pacing or bumping forever, which every optimal policy beats: values
+    # then only rise, and stop changing exactly once each state's best path has been found.
+    values = torch.full((len(snapshots) * cells,), min(rewards.move, rewards.bump) / (1 - gamma))
+    while True:
+        q_values = outcome.rewards + continues * values[next_flat]
+        new_values = q_values.max(-1).values.flatten()
+        if torch.equal(new_values, values):
+            return q_values[full_snapshots].to(mazes.device)
+        values = new_values
+
+
+def shortest_path_agreement(q_net, mazes):
+    """Share of (maze, empty cell) states where the network's greedy action is optimal under Q*."""
+    q_star = optimal_q_values(mazes)
+    maze_index, row, col = (mazes == EMPTY).nonzero(as_tuple=True)
+    chosen = greedy_actions(q_net, mazes[maze_index].to(DEVICE), torch.stack([row, col], 1).to(DEVICE)).cpu()
+    best = q_star[maze_index, row, col]
+    return (best.gather(1, chosen[:, None]).squeeze(1) >= best.max(1).values - 1e-4).float().mean().item()
+
+
+# %% [markdown]
+# ## 12. Checkpoints
+#
+# The repo ships two checkpoints in `weights/`: the agent's starting weights, and the agent after
+# the training run below (so a presenter can skip training). They hold plain tensors and numbers
+# only, and are loaded with `weights_only=True`: nothing in them can run code.
+
+# %%
+# Read this: saving and loading networks with their metadata and a checksum.
+WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
+STARTING_WEIGHTS_PATH = os.path.join(WEIGHTS_DIR, "starting_weights.pt")
+TRAINED_AGENT_PATH = os.path.join(WEIGHTS_DIR, "trained_agent.pt")
+
+
+def weights_sha256(state_dicts):
+    """A checksum of every weight, in a fixed order, so a damaged or edited file is caught on load."""
+    digest = hashlib.sha256()
+    for name in sorted(state_dicts):
+        for key in sorted(state_dicts[name]):
+            digest.update(f"{name}.{key}".encode())
+            digest.update(state_dicts[name][key].detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def save_checkpoint(path, networks, metadata):
+    """Save {name: QNetwork} with their width and hidden size, `metadata` (plain values) and a sha256."""
+    state_dicts = {name: {key: value.detach().cpu() for key, value in net.state_dict().items()}
+                   for name, net in networks.items()}
+    first = next(iter(networks.values()))
+    metadata = dict(metadata, width=first.width, hidden_units=first.layers[0].out_features,
+                    sha256=weights_sha256(state_dicts))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    torch.save({"networks": state_dicts, "metadata": metadata}, path)
+
+
+def load_checkpoint(path):
+    """({name: QNetwork on DEVICE}, metadata) from a file written by save_checkpoint."""
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"no checkpoint at {path}: the repo ships it in weights/; "
+                                f"`python spoilers.py` regenerates it")
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if not isinstance(payload, dict) or set(payload) != {"networks", "metadata"}:
+        raise ValueError(f"{path} is not a checkpoint from save_checkpoint: expected the keys "
+                         f"'networks' and 'metadata'")
+    metadata = payload["metadata"]
+    if weights_sha256(payload["networks"]) != metadata.get("sha256"):
+        raise ValueError(f"{path}: the weights do not match the sha256 in their metadata (damaged file?)")
+    networks = {}
+    for name, state_dict in payload["networks"].items():
+        net = QNetwork(metadata["width"], metadata["hidden_units"])
+        try:
+            net.load_state_dict(state_dict)
+        except RuntimeError as error:
+            raise ValueError(f"{path}: network {name!r} does not fit a QNetwork of width "
+                             f"{metadata['width']} with {metadata['hidden_units']} hidden units: {error}") from None
+        networks[name] = net.to(DEVICE)
+    return networks, metadata
+
+
+def load_starting_weights():
+    """(q_net, target_net): the agent's starting weights, shipped with the repo."""
+    networks, _ = load_checkpoint(STARTING_WEIGHTS_PATH)
+    return networks["q_net"], networks["target_net"]
+
+
+def load_trained_agent():
+    """The agent after the training run of this walk-through, shipped for presenters."""
+    networks, _ = load_checkpoint(TRAINED_AGENT_PATH)
+    return networks["q_net"]
+
+
+# %% [markdown]
+# ## 13. Meet the agent
+#
+# Every network starts from some random roll of the dice. Ours comes from `weights/`, so that the
+# whole room works with the same agent. Untrained, it should look clueless.
+
+# %%
+# Run: load the starting weights and watch the untrained agent.
+EVALUATION_SEED = 10_000_000  # far from every training seed, so evaluation mazes are always fresh
+EVALUATION_MAZES = 1_000
+
+if MAIN:
+    q_net, target_net = load_starting_weights()
+    first_maze = make_training_maze(EVALUATION_SEED - 1)
+    untrained = greedy_rollout(q_net, first_maze)
+    bumps = sum(reward == REWARDS.bump for reward in untrained.rewards)
+    title = (f"{len(untrained.rewards)} steps, {bumps} into walls, "
+             f"exit {'reached' if untrained.reached_exit else 'never reached'}")
+    fig = plot_mazes([first_maze], [title], "Before training: follow the arrows from the start",
+                     q_net=q_net, rollouts=[untrained], columns=1)
+    save_figure(fig, "03_untrained_policy")
+    before = evaluate(q_net, make_training_mazes(200, EVALUATION_SEED - 2))
+    print(f"before training: exit reached in {before['exit_rate']:.0%} of 200 training mazes")
+
+# %% [markdown]
+# ## 14. Train it
+#
+# Plain DQN on fresh training mazes, with the normal reward: a human costs more than the exit is
+# worth. Plain SGD for 1,500 steps: the starting weights come with their target network, and
+# its Bellman targets are enough to get the agent going.
+
+# %%
+# Run: train (under a minute on a laptop CPU). Presenters: SKIP_TRAINING=1 loads the shipped result.
+FINE_TUNE_CONFIG = TrainConfig(optimiser="sgd", learning_rate=1e-2, lr_end_fraction=1.0, steps=1_500,
+                               batch_size=512, tau=0.001, mazes_per_buffer=5_000, new_buffer_every=10_000)
+SKIP_TRAINING = os.environ.get("SKIP_TRAINING") == "1"
+
+if MAIN:
+    if SKIP_TRAINING:
+        q_net = load_trained_agent()
+    else:
+        losses = train(q_net, FINE_TUNE_CONFIG, target_net)
+        save_figure(plot_loss(losses, "TD loss while training: it falls as the agent learns the mazes"), "04_loss")
+
+# %%
+# Run: spot checks on fresh training mazes.
+if MAIN:
+    spot_mazes = make_training_mazes(8, EVALUATION_SEED - 3)
+    spot_rollouts = greedy_rollouts(q_net, spot_mazes)
+    titles = [f"exit {'yes' if r.reached_exit else 'NO'}, crops {r.crops}, humans {r.humans}" for r in spot_rollouts]
+    save_figure(plot_mazes(spot_mazes, titles, "Trained agent on fresh training mazes: to the exit, humans untouched",
+                           q_net=q_net, rollouts=spot_rollouts), "05_spot_checks")
+    training_results = evaluate(q_net, make_training_mazes(EVALUATION_MAZES, EVALUATION_SEED))
+    print(f"fresh training mazes: exit {training_results['exit_rate']:.1%}, "
+          f"any human {training_results['human_rate']:.1%}")
+
+# %% [markdown]
+# ## 15. Production
+#
+# The agent ships. Production mazes come from the world, not from our generator. Here
+# `make_production_mazes` stands in for the world: use it as a black box, and do not open
+# `spoilers.py` yet.
+
+# %%
+# Run: the agent in production.
+if MAIN:
+    from spoilers import make_production_mazes
+
+    production_mazes = make_production_mazes(EVALUATION_MAZES, EVALUATION_SEED + 1)
+    production_rollouts = greedy_rollouts(q_net, production_mazes)
+    gallery = [i for i, r in enumerate(production_rollouts) if r.humans > 0][:8]
+    titles = [f"humans {production_rollouts[i].humans}, crops {production_rollouts[i].crops}" for i in gallery]
+    save_figure(plot_mazes(production_mazes[gallery], titles, "The same agent in production mazes: it walks to the humans",
+                           q_net=q_net, rollouts=[production_rollouts[i] for i in gallery]), "06_production")
+
+
+# %%
+# Read this: an animation of one production episode.
+def animate_rollout(maze, rollout, title):
+    """A matplotlib animation of the agent walking `rollout.path` through `maze`, items vanishing
+    as they are harvested."""
+    from matplotlib import animation
+
+    fig, ax = plt.subplots(figsize=(4, 4.3))
+    mazes = [maze.clone()]
+    for row, col in rollout.path[1:]:
+        after = mazes[-1].clone()
+        if after[row, col] in (CROP, HUMAN):
+            after[row, col] = EMPTY
+        mazes.append(after)
+
+    def frame(index):
+        ax.clear()
+        draw_maze(ax, mazes[index], f"{title}\nstep {index}", agent=rollout.path[index])
+        if index:
+            draw_path(ax, rollout.path[:index + 1])
+
+    return fig, animation.FuncAnimation(fig, frame, frames=len(rollout.path), interval=300)
+
+
+if MAIN:
+    first = gallery[0]
+    fig, movie = animate_rollout(production_mazes[first], production_rollouts[first], "Production: heading for a human")
+    os.makedirs(FIGURE_DIR, exist_ok=True)
+    movie.save(os.path.join(FIGURE_DIR, "07_production_rollout.gif"), writer="pillow")
+    plt.close(fig)
+    if IN_NOTEBOOK:
+        from IPython.display import Image, display
+
+        display(Image(filename=os.path.join(FIGURE_DIR, "07_production_rollout.gif")))
+
+# %% [markdown]
+# ## 16. Is the reward wrong?
+#
+# The first suspect is the reward. Score the agent's own path and the path straight to the exit
+# with the very reward it was trained on.
+
+# %%
+# Exercise: the discounted return of a list of rewards.
+def discounted_return(rewards, gamma=GAMMA):
+    """The return of an episode: sum over t of gamma^t * rewards[t], counting t from 0.
+
+    rewards: a list of floats, the reward of each step in order (empty: the return is 0); gamma: a
+    float. Returns a float. The caller's list stays unchanged.
+    """
+    # Hint: enumerate(rewards) gives (t, reward) pairs; the first reward is not discounted (gamma^0 = 1).
+    raise NotImplementedError("discounted_return: The return of an episode: sum over t of gamma^t * rewards[t], counting t from 0.")
+
+
+# %%
+# Run: check your discounted_return against the reference.
+if MAIN:
+    check_discounted_return(discounted_return)
+
+
+# %%
+# Read this: the rewards along a given path.
+def path_rewards(maze, path):
+    """The reward of each step along `path` (a list of adjacent cells from the start)."""
+    moves = [tuple(move) for move in ACTION_MOVES.tolist()]
+    rewards, maze = [], maze[None]
+    for here, there in zip(path, path[1:]):
+        action = moves.index((there[0] - here[0], there[1] - here[1])) if here != there else None
+        if action is None:
+            raise ValueError(f"path stays at {here}: expected a move to an adjacent cell at every step")
+        after = step_batch(maze, torch.tensor([here]), torch.tensor([action]))
+        rewards.append(after.rewards[0].item())
+        maze = after.mazes
+    return rewards
+
+
+# %%
+# Exercise: the shortest way out that harvests nothing.
+def shortest_path_to_exit(maze):
+    """The shortest walk from START to the exit that steps only on EMPTY cells and the exit.
+
+    maze: (n, n) integer cell codes, the exit at (n - 1, n - 1). Returns the walk as a list of
+    (row, col) tuples, START first and the exit last, each cell next to the one before it.
+    """
+    # Hint: breadth-first search: a queue of cells, taken from the front (list.pop(0)), and a dict
+    # came_from[cell] = the cell it was reached from. Then walk came_from back from the exit, and reverse.
+    raise NotImplementedError("shortest_path_to_exit: The shortest walk from START to the exit that steps only on EMPTY cells and the exit.")
+
+
+# %%
+# Run: check your shortest_path_to_exit against the reference.
+if MAIN:
+    check_shortest_path_to_exit(shortest_path_to_exit)
+
+
+# %%
+# Run: score the agent's path and the straight path with the reward the agent was trained on.
+if MAIN:
+    print(f"{'production maze':<17}{'agent path':>12}{'straight to exit':>18}")
+    exit_preferred = 0
+    for index in gallery:
+        maze, rollout = production_mazes[index], production_rollouts[index]
+        taken = discounted_return(rollout.rewards)
+        straight = discounted_return(path_rewards(maze, shortest_path_to_exit(maze)))
+        exit_preferred += straight > taken
+        print(f"{index:<17}{taken:>12.2f}{straight:>18.2f}")
+    print(f"The reward prefers the straight path in {exit_preferred} of {len(gallery)} mazes where the agent "
+          f"harvested a human: the agent is not maximising the reward it was trained on.")
+
+# %% [markdown]
+# ## 17. Results
+
+# %%
+# Run: the results table.
+if MAIN:
+    production_results = evaluate(q_net, production_mazes)
+    print(f"\n{'mazes':<28}{'exit':>8}{'any human':>11}{'crops/maze':>12}")
+    for name, results in (("training (1,000 fresh)", training_results), ("production (1,000)", production_results)):
+        print(f"{name:<28}{results['exit_rate']:>8.1%}{results['human_rate']:>11.1%}{results['mean_crops']:>12.2f}")

@@ -1,0 +1,148 @@
+"""exercises.py is solutions.py with the exercise bodies blanked out: generated, never stale, each
+exercise small, hinted and checked right after, and a learner can grade the whole file."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+import checks
+from tools.make_exercises import (EXERCISES_INTRO, SOLUTIONS_INTRO, fill_blanks, find_exercises,
+                                  make_exercises_source)
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MAX_BODY_LINES = 15
+
+
+def read(name):
+    with open(os.path.join(REPO, name)) as file:
+        return file.read()
+
+
+@pytest.fixture(scope="module")
+def exercises():
+    return find_exercises(read("solutions.py"))
+
+
+def test_exercises_py_is_generated_from_solutions_py():
+    assert read("exercises.py") == make_exercises_source(read("solutions.py")), (
+        "exercises.py is stale: run `python tools/make_notebooks.py`")
+
+
+def test_every_marked_exercise_has_a_check_and_every_check_an_exercise(exercises):
+    assert [exercise.name for exercise in exercises] == list(checks.CHECKS)
+
+
+def test_there_are_at_least_ten_small_exercises_with_hints(exercises):
+    lines = read("solutions.py").splitlines()
+    assert len(exercises) >= 10
+    for exercise in exercises:
+        assert 1 <= len(exercise.body) <= MAX_BODY_LINES, exercise.name
+        hint_start = exercise.begin - 1
+        while lines[hint_start - 1].strip().startswith("#"):
+            hint_start -= 1
+        assert lines[hint_start].strip().startswith("# Hint:"), exercise.name
+
+
+def test_each_exercise_is_checked_in_the_cell_right_after_it(exercises):
+    lines = read("solutions.py").splitlines()
+    for exercise in exercises:
+        after = lines[exercise.end + 1:]
+        next_cell = after.index("# %%")
+        check_cell = after[next_cell:next_cell + 4]
+        assert check_cell == ["# %%", f"# Run: check your {exercise.name} against the reference.", "if MAIN:",
+                              f"    check_{exercise.name}({exercise.name})"], exercise.name
+
+
+def test_filling_the_blanks_gives_back_solutions_py_without_its_markers():
+    without_markers = "".join(line for line in read("solutions.py").splitlines(keepends=True)
+                              if "# BEGIN exercise " not in line and "# END exercise " not in line)
+    assert fill_blanks(read("exercises.py"), read("solutions.py")) == without_markers.replace(
+        SOLUTIONS_INTRO, EXERCISES_INTRO)
+
+
+def test_running_exercises_py_untouched_stops_at_the_first_exercise(tmp_path, exercises):
+    environment = dict(os.environ, MPLBACKEND="Agg", FIGURE_DIR=str(tmp_path))
+    run = subprocess.run([sys.executable, "exercises.py"], cwd=REPO, env=environment, capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode != 0
+    last_line = run.stderr.strip().splitlines()[-1]
+    assert last_line == f"NotImplementedError: {exercises[0].name}: {exercises[0].task}"
+
+
+FUNCTION = '''def shout(text):
+    """Return the text in capitals."""
+    # Hint: str.upper.
+    # BEGIN exercise shout
+    return text.upper()
+    # END exercise shout
+'''
+
+
+@pytest.mark.parametrize("source, problem", [
+    (FUNCTION.replace("    # END exercise shout\n", ""), "has no END marker"),
+    (FUNCTION.replace("END exercise shout", "END exercise whisper"), "does not close"),
+    (FUNCTION.replace('    """Return the text in capitals."""\n', ""), "needs a docstring"),
+    (FUNCTION.replace("    # Hint: str.upper.\n", ""), "Hint"),
+    (FUNCTION.replace("def shout", "def yell"), "sits in function yell"),
+    (FUNCTION + FUNCTION, "marked twice"),
+    ("# BEGIN exercise shout\npass\n# END exercise shout\n", "not inside a function"),
+])
+def test_the_generator_rejects_malformed_markers(source, problem):
+    with pytest.raises(ValueError, match=problem):
+        find_exercises(source)
+
+
+def test_the_generator_blanks_a_body_under_its_hint():
+    source = f"# %%\n{SOLUTIONS_INTRO}\n\n{FUNCTION}"
+    assert make_exercises_source(source) == (
+        f"# %%\n{EXERCISES_INTRO}\n\n" + FUNCTION.split("    # BEGIN")[0]
+        + '    raise NotImplementedError("shout: Return the text in capitals.")\n')
+
+
+# ---------------------------------------------------------------------------------------------
+# Grading a learner's file
+
+
+def test_grading_solutions_py_passes_everything(capsys):
+    assert checks.main(os.path.join(REPO, "solutions.py")) == 0
+    assert f"{len(checks.CHECKS)} of {len(checks.CHECKS)} passed" in capsys.readouterr().out
+
+
+def test_grading_the_untouched_exercises_says_not_yet_everywhere():
+    module = checks.load_learner_module(os.path.join(REPO, "exercises.py"))
+    assert checks.grade(module) == [(name, "not yet", "") for name in checks.CHECKS]
+
+
+WRONG_REWARD_BODY = """\
+    reward = torch.full(cells.shape, rewards.move)
+    reward += rewards.crop * (cells == CROP) - rewards.human * (cells == HUMAN) + rewards.exit * (cells == EXIT)
+    return torch.where(cells == WALL, rewards.bump, reward)"""
+
+
+def test_grading_a_half_done_file(tmp_path, capsys, exercises):
+    """dead_ends written, reward_of_stepping_into wrong, make_replay_buffer written before the
+    look_up_steps it calls: passed, failed with its reason, waiting."""
+    source = read("exercises.py")
+    by_name = {exercise.name: exercise for exercise in exercises}
+    for name in ("dead_ends", "make_replay_buffer"):
+        source = source.replace(by_name[name].blank(), "\n".join(by_name[name].body))
+    source = source.replace(by_name["reward_of_stepping_into"].blank(), WRONG_REWARD_BODY)
+    path = tmp_path / "my_exercises.py"
+    path.write_text(source)
+    rows = {name: (status, reason) for name, status, reason in checks.grade(checks.load_learner_module(str(path)))}
+    assert rows["dead_ends"] == ("passed", "")
+    assert rows["reward_of_stepping_into"] == ("failed", "stepping into a human gives 19.9, expected -20.1")
+    assert rows["look_up_steps"] == ("not yet", "")
+    assert rows["make_replay_buffer"] == ("not yet", "waits for look_up_steps")
+    assert checks.main(str(path)) == 1
+    out = capsys.readouterr().out
+    assert "reward_of_stepping_into  failed: stepping into a human gives 19.9" in out
+    assert f"1 of {len(checks.CHECKS)} passed, 1 failed, {len(checks.CHECKS) - 2} not yet" in out
+
+
+def test_grading_reports_a_file_that_does_not_import(tmp_path):
+    path = tmp_path / "broken.py"
+    path.write_text("def dead_ends(grid):\n    return [\n")
+    with pytest.raises(SystemExit, match="does not import"):
+        checks.main(str(path))
