@@ -31,9 +31,12 @@ import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the text bar reads the same in a terminal, a notebook and a notebook saved on a code host
 
 FIGURE_DIR = os.environ.get("FIGURE_DIR", "figures")  # presentation/ builds its slides' figures elsewhere
+# WORKSHOP_SMALL=1 shrinks every expensive part (training, buffers, evaluation mazes) so that the whole
+# walk-through runs in seconds: CI executes both notebooks this way. Sizes derive from it where they are defined.
+SMALL = os.environ.get("WORKSHOP_SMALL") == "1"
 
 # CUDA, then Apple's MPS, then the CPU: every line below runs unchanged on each of them.
 if torch.cuda.is_available():
@@ -855,7 +858,11 @@ def greedy_rollout(q_net, maze, max_steps=None):
 
 def evaluate(q_net, mazes):
     """Rates over a batch of mazes: reached the exit, harvested any human, crops per maze."""
-    rollouts = greedy_rollouts(q_net, mazes)
+    return rates(greedy_rollouts(q_net, mazes))
+
+
+def rates(rollouts):
+    """The rates of `evaluate`, for rollouts already run."""
     count = len(rollouts)
     return {
         "exit_rate": sum(r.reached_exit for r in rollouts) / count,
@@ -930,7 +937,9 @@ def shortest_path_agreement(q_net, mazes):
 
 # %%
 # Read this: saving and loading networks with their metadata and a checksum.
-WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "weights")
+# A notebook has no __file__, and runs from the repository root.
+REPO_DIR = os.path.dirname(os.path.abspath(__file__)) if "__file__" in globals() else os.getcwd()
+WEIGHTS_DIR = os.path.join(REPO_DIR, "weights")
 STARTING_WEIGHTS_PATH = os.path.join(WEIGHTS_DIR, "starting_weights.pt")
 TRAINED_AGENT_PATH = os.path.join(WEIGHTS_DIR, "trained_agent.pt")
 
@@ -1001,7 +1010,7 @@ def load_trained_agent():
 # %%
 # Run: load the starting weights and watch the untrained agent.
 EVALUATION_SEED = 10_000_000  # far from every training seed, so evaluation mazes are always fresh
-EVALUATION_MAZES = 1_000
+EVALUATION_MAZES = 100 if SMALL else 1_000
 
 if MAIN:
     q_net, target_net = load_starting_weights()
@@ -1013,8 +1022,10 @@ if MAIN:
     fig = plot_mazes([first_maze], [title], "Before training: follow the arrows from the start",
                      q_net=q_net, rollouts=[untrained], columns=1)
     save_figure(fig, "03_untrained_policy")
-    before = evaluate(q_net, make_training_mazes(200, EVALUATION_SEED - 2))
-    print(f"before training: exit reached in {before['exit_rate']:.0%} of 200 training mazes")
+    # An untrained agent mostly wanders until the step limit, so a fifth of the mazes gives the rate cheaply.
+    before_mazes = make_training_mazes(EVALUATION_MAZES // 5, EVALUATION_SEED - 2)
+    before = evaluate(q_net, before_mazes)
+    print(f"before training: exit reached in {before['exit_rate']:.0%} of {len(before_mazes)} training mazes")
 
 # %% [markdown]
 # ## 14. Train it
@@ -1025,16 +1036,22 @@ if MAIN:
 
 # %%
 # Run: train (under a minute on a laptop CPU). Presenters: SKIP_TRAINING=1 loads the shipped result.
+# The recipe of the shipped trained agent (spoilers.py trains it with exactly this).
 FINE_TUNE_CONFIG = TrainConfig(optimiser="sgd", learning_rate=1e-2, lr_end_fraction=1.0, steps=1_500,
                                batch_size=512, tau=0.001, mazes_per_buffer=5_000, new_buffer_every=10_000)
+# WORKSHOP_SMALL=1 runs every line of training on a small buffer, far too briefly to learn anything,
+# then carries on with the shipped trained agent so that the rest of the story still holds.
+TRAINING_RUN = replace(FINE_TUNE_CONFIG, steps=20, mazes_per_buffer=100) if SMALL else FINE_TUNE_CONFIG
 SKIP_TRAINING = os.environ.get("SKIP_TRAINING") == "1"
 
 if MAIN:
     if SKIP_TRAINING:
         q_net = load_trained_agent()
     else:
-        losses = train(q_net, FINE_TUNE_CONFIG, target_net)
+        losses = train(q_net, TRAINING_RUN, target_net)
         save_figure(plot_loss(losses, "TD loss while training: it falls as the agent learns the mazes"), "04_loss")
+        if SMALL:
+            q_net = load_trained_agent()
 
 # %%
 # Run: spot checks on fresh training mazes.
@@ -1070,33 +1087,44 @@ if MAIN:
 
 # %%
 # Read this: an animation of one production episode.
+GIF_DPI = 80  # 320 x 344 pixels: readable on a slide, and small enough to embed in the notebook
+
+
 def animate_rollout(maze, rollout, title):
     """A matplotlib animation of the agent walking `rollout.path` through `maze`, items vanishing
     as they are harvested."""
     from matplotlib import animation
 
     fig, ax = plt.subplots(figsize=(4, 4.3))
-    mazes = [maze.clone()]
-    for row, col in rollout.path[1:]:
-        after = mazes[-1].clone()
-        if after[row, col] in (CROP, HUMAN):
-            after[row, col] = EMPTY
-        mazes.append(after)
+    draw_maze(ax, maze, agent=None)
+    # The maze is drawn once; each frame only moves the agent and its trail, and covers harvested items.
+    agent = plt.Circle(rollout.path[0][::-1], 0.3, color=AGENT_COLOUR, alpha=0.8, zorder=5)
+    ax.add_patch(agent)
+    (trail,) = ax.plot([], [], color=AGENT_COLOUR, linewidth=2.5, alpha=0.6, zorder=4)
+    first_visit = {}
+    for index, cell in enumerate(rollout.path):
+        first_visit.setdefault(cell, index)
+    covers = {cell: ax.add_patch(plt.Rectangle((cell[1] - 0.5, cell[0] - 0.5), 1, 1, facecolor=CELL_COLOURS[EMPTY],
+                                               edgecolor="#dddddd", linewidth=0.5, zorder=3.5, visible=False))
+              for cell in first_visit if maze[cell] in (CROP, HUMAN)}
 
     def frame(index):
-        ax.clear()
-        draw_maze(ax, mazes[index], f"{title}\nstep {index}", agent=rollout.path[index])
-        if index:
-            draw_path(ax, rollout.path[:index + 1])
+        row, col = rollout.path[index]
+        agent.center = (col, row)
+        trail.set_data([c for _, c in rollout.path[:index + 1]], [r for r, _ in rollout.path[:index + 1]])
+        for cell, cover in covers.items():
+            cover.set_visible(first_visit[cell] <= index)
+        ax.set_title(f"{title}\nstep {index}", fontsize=10)
 
     return fig, animation.FuncAnimation(fig, frame, frames=len(rollout.path), interval=300)
 
 
 if MAIN:
-    first = gallery[0]
-    fig, movie = animate_rollout(production_mazes[first], production_rollouts[first], "Production: heading for a human")
+    shortest = min(gallery, key=lambda index: len(production_rollouts[index].path))
+    fig, movie = animate_rollout(production_mazes[shortest], production_rollouts[shortest],
+                                 "Production: heading for a human")
     os.makedirs(FIGURE_DIR, exist_ok=True)
-    movie.save(os.path.join(FIGURE_DIR, "07_production_rollout.gif"), writer="pillow")
+    movie.save(os.path.join(FIGURE_DIR, "07_production_rollout.gif"), writer="pillow", dpi=GIF_DPI)
     plt.close(fig)
     if IN_NOTEBOOK:
         from IPython.display import Image, display
@@ -1200,7 +1228,8 @@ if MAIN:
 # %%
 # Run: the results table.
 if MAIN:
-    production_results = evaluate(q_net, production_mazes)
+    production_results = rates(production_rollouts)
     print(f"\n{'mazes':<28}{'exit':>8}{'any human':>11}{'crops/maze':>12}")
-    for name, results in (("training (1,000 fresh)", training_results), ("production (1,000)", production_results)):
+    for name, results in ((f"training ({EVALUATION_MAZES:,} fresh)", training_results),
+                          (f"production ({EVALUATION_MAZES:,})", production_results)):
         print(f"{name:<28}{results['exit_rate']:>8.1%}{results['human_rate']:>11.1%}{results['mean_crops']:>12.2f}")
