@@ -9,7 +9,7 @@ It returns True or False. A NotImplementedError (an exercise not written yet) is
 Grade a whole file, one line per exercise (passed / failed / not yet):
 
     python checks.py                  # grades exercises.py
-    python checks.py path/to/file.py
+    python checks.py exercises.ipynb  # or your notebook, or any copy: python checks.py path/to/file.py
 
 Adding an exercise: mark its body in solutions.py (`# BEGIN exercise <name>` ... `# END exercise
 <name>`, a `# Hint:` comment above), write `@exercise("<name>") def check_<name>(<name>): ...` here
@@ -18,12 +18,12 @@ the check in the cell after the exercise, add wrong versions to tests/test_check
 `python tools/make_notebooks.py`.
 """
 import copy
-import importlib.util
 import math
 import os
 import random
 import sys
 import traceback
+import types
 from dataclasses import fields, is_dataclass
 
 import torch
@@ -106,7 +106,7 @@ EXCEPTION_HINTS = (
     ("mat1 and mat2 shapes cannot be multiplied", "the network takes (B, state_size) float states"),
     ("tensors used as indices must be", "index with long (int64) or bool tensors"),
     ("expected scalar type", "mixed dtypes: convert with .float() or .long()"),
-    ("is not subscriptable", "a maze tensor is indexed as maze[row, col] or grid[row][col]"),
+    ("list indices must be integers or slices, not tuple", "a grid is a list of lists: grid[row][col]"),
 )
 
 
@@ -139,7 +139,8 @@ def learner_line(error, function):
     if not frames:
         return None
     frame = frames[-1]
-    return f"line {frame.lineno} of {os.path.basename(frame.filename)}: {frame.line}"
+    where = f"line {frame.lineno} of {os.path.basename(frame.filename)}"
+    return f"{where}: {frame.line}" if frame.line else where
 
 
 def same(a, b):
@@ -962,12 +963,19 @@ def raise_on_invalid_path(path, expected, maze, on):
 
 
 def load_learner_module(path):
-    """Import the learner's file without running its walk-through (MAIN is False on import)."""
+    """Import the learner's script or notebook without running its walk-through (MAIN is False on import)."""
+    if path.endswith(".ipynb"):
+        import jupytext  # only a notebook needs turning back into a script
+
+        source = jupytext.writes(jupytext.read(path), fmt="py:percent")
+    else:
+        with open(path) as file:
+            source = file.read()
     name = "graded_" + os.path.splitext(os.path.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
+    module = types.ModuleType(name)
+    module.__file__ = path
     sys.modules[name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
+    exec(compile(source, path, "exec"), module.__dict__)
     return module
 
 
@@ -991,7 +999,7 @@ def grade(module):
 
 def main(path):
     if not os.path.exists(path):
-        sys.exit(f"no file {path}: pass the path of your exercises file")
+        sys.exit(f"no file {path}: pass the path of your exercises file (.py or .ipynb)")
     try:
         module = load_learner_module(path)
     except Exception as error:
@@ -999,7 +1007,7 @@ def main(path):
     torch.set_num_threads(1)  # the checks use tiny tensors; more threads only spin
     rows = grade(module)
     width = max(len(name) for name in CHECKS) + 2
-    print(f"Grading {path} against solutions.py\n")
+    print(f"Grading {os.path.relpath(path)} against solutions.py\n")
     print(f"{'exercise':<{width}}result")
     for name, status, reason in rows:
         print(f"{name:<{width}}{status}{': ' + reason if reason else ''}")

@@ -7,7 +7,7 @@
 #
 # Each cell's first comment says what it is for: **Read this**, **Run**, or **Exercise** (you write
 # the function; the cell after it checks yours against the reference and tells you what is wrong).
-# `python checks.py` grades every exercise of `exercises.py` at once.
+# `python checks.py` grades all of `exercises.py` at once (`python checks.py exercises.ipynb`: the notebook).
 #
 # This is the solutions version: `exercises.py` and `exercises.ipynb` blank out the exercise bodies.
 

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import nbformat
 import pytest
 
 import checks
@@ -109,9 +110,21 @@ def test_grading_solutions_py_passes_everything(capsys):
     assert f"{len(checks.CHECKS)} of {len(checks.CHECKS)} passed" in capsys.readouterr().out
 
 
-def test_grading_the_untouched_exercises_says_not_yet_everywhere():
-    module = checks.load_learner_module(os.path.join(REPO, "exercises.py"))
+@pytest.mark.parametrize("name", ["exercises.py", "exercises.ipynb"])
+def test_grading_the_untouched_exercises_says_not_yet_everywhere(name):
+    module = checks.load_learner_module(os.path.join(REPO, name))
     assert checks.grade(module) == [(name, "not yet", "") for name in checks.CHECKS]
+
+
+def test_grading_a_notebook_sees_the_learners_cells(tmp_path, exercises):
+    notebook = nbformat.read(os.path.join(REPO, "exercises.ipynb"), as_version=4)
+    for cell in notebook.cells:
+        cell.source = cell.source.replace(exercises[0].blank(), "\n".join(exercises[0].body))
+    path = tmp_path / "my_exercises.ipynb"
+    nbformat.write(notebook, str(path))
+    rows = checks.grade(checks.load_learner_module(str(path)))
+    assert rows[0] == (exercises[0].name, "passed", "")
+    assert [status for _, status, _ in rows[1:]] == ["not yet"] * (len(rows) - 1)
 
 
 WRONG_REWARD_BODY = """\

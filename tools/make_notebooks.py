@@ -1,6 +1,6 @@
 """Regenerate exercises.py, exercises.ipynb and solutions.ipynb from solutions.py.
 
-    python tools/make_notebooks.py     # about two minutes on a 2-core CPU: it runs the walk-through once
+    python tools/make_notebooks.py     # about a minute on a 2-core CPU: it runs the walk-through once
 
 exercises.ipynb has no outputs (the learner runs it). solutions.ipynb is executed at full size, so
 that it reads on a code host with its figures and printouts and without running anything.
@@ -97,7 +97,7 @@ def write(notebook, path):
 def main():
     make_exercises()
     write(notebook_from_script(os.path.join(REPO, "exercises.py")), os.path.join(REPO, "exercises.ipynb"))
-    print("executing solutions.ipynb at full size (training included, about two minutes)...")
+    print("executing solutions.ipynb at full size (training included, about a minute)...")
     notebook = execute(notebook_from_script(os.path.join(REPO, "solutions.py")), WORKSHOP_SMALL=None,
                        SKIP_TRAINING=None)
     write(tidy_outputs(notebook), os.path.join(REPO, "solutions.ipynb"))
