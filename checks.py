@@ -27,6 +27,7 @@ import types
 from dataclasses import fields, is_dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import solutions as reference
@@ -956,6 +957,197 @@ def raise_on_invalid_path(path, expected, maze, on):
                         on=on, expected=expected, got=path,
                         hint="breadth-first: take cells from the front of the queue (pop(0)); taking them from the "
                              "back (pop()) is depth-first, which finds a way out but not the shortest")
+
+
+@exercise("dream_walls")
+def check_dream_walls(dream_walls):
+    """Seeded logits from -6 to 6 on 3 mazes of width 5, a random half of the cells fixed, fixed walls random."""
+    generator = torch.Generator().manual_seed(20)
+    logits = torch.randn(3, 5, 5, generator=generator) * 4
+    logits[0, 0, :] = torch.tensor([-6.0, -1.0, 0.0, 1.0, 6.0])
+    fixed = torch.rand(3, 5, 5, generator=generator) < 0.5
+    fixed_walls = (torch.rand(3, 5, 5, generator=generator) < 0.5).float()
+    on = "3 mazes of width 5: logits from -6 to 6, a random half of the cells fixed, fixed cells half walls"
+    leaf = logits.clone().requires_grad_(True)
+    expected = reference.dream_walls(logits, fixed, fixed_walls)
+    got = call(dream_walls, {"logits": leaf, "fixed": fixed, "fixed_walls": fixed_walls}, on,
+               change_hints={"logits": "build a new tensor: the optimiser owns the logits"})
+    expect_tensor(got, expected, on, shape_hints={(3, 25): "keep the (B, n, n) shape"})
+    if close(got, torch.where(fixed, torch.sigmoid(logits), fixed_walls)):
+        raise Diagnosis("free cells and fixed cells are swapped", on=on, expected=show(expected[0]), got=show(got[0]),
+                        hint="torch.where(fixed, fixed_walls, sigmoid(logits)): where the condition holds, the "
+                             "first value is taken")
+    if not close(got[fixed], expected[fixed]):
+        wrong = close(got[fixed], torch.sigmoid(logits)[fixed])
+        raise Diagnosis("fixed cells do not keep their value", on=on, expected=show(expected[fixed][:8]),
+                        got=show(got[fixed][:8]),
+                        hint="the sigmoid applies only to free cells: torch.where(fixed, fixed_walls, sigmoid(logits))"
+                        if wrong else "fixed cells take fixed_walls, which is 1.0 for a wall and 0.0 for open")
+    free = ~fixed
+    recognise(got[free], expected[free], on=on, problem="free cells have wrong wall strengths",
+              hint="free cells are sigmoid(logits)",
+              mistakes=[("free cells are clamped, not squashed",
+                         "a clamp has no gradient outside [0, 1]: use torch.sigmoid(logits)",
+                         logits.clamp(0, 1)[free]),
+                        ("free cells are 1 - sigmoid(logits)", "a large logit means a wall: sigmoid(logits)",
+                         (1 - torch.sigmoid(logits))[free])])
+    if not got.requires_grad:
+        raise Diagnosis("no gradient reaches the logits", on=on,
+                        hint="no torch.no_grad(), .detach() or .item() here: gradient ascent moves the logits "
+                             "through these wall strengths")
+    got.sum().backward()
+    expected_gradient = torch.where(fixed, 0.0, torch.sigmoid(logits) * (1 - torch.sigmoid(logits)))
+    if leaf.grad is None or not close(leaf.grad, expected_gradient):
+        raise Diagnosis("the gradient with respect to the logits is wrong", on=on,
+                        expected=show(expected_gradient[0]), got=show(None if leaf.grad is None else leaf.grad[0]),
+                        hint="fixed cells must not pass a gradient to their logits, and free cells pass the "
+                             "sigmoid's: torch.where does both")
+
+
+@exercise("dream_objective")
+def check_dream_objective(dream_objective):
+    """Hand-made Q-values for 3 states, then 8 seeded random states with random actions."""
+    generator = torch.Generator().manual_seed(21)
+    cases = [("Q-values [1, 2, 3, 4], [0, 0, 0, 0], [5, -5, 0, 1] with actions [3, 0, 1]",
+              torch.tensor([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 0.0], [5.0, -5.0, 0.0, 1.0]]),
+              torch.tensor([3, 0, 1])),
+             ("8 random states (Q-values ~ 3 N(0, 1)) with random actions",
+              torch.randn(8, 4, generator=generator) * 3, torch.randint(4, (8,), generator=generator))]
+    for on, q_values, actions in cases:
+        leaf = q_values.clone().requires_grad_(True)
+        expected = reference.dream_objective(q_values, actions)
+        got = call(dream_objective, {"q_values": leaf, "actions": actions}, on)
+        batch = len(actions)
+        expect_tensor(got, expected, on, shape_hints={
+            (batch, 4): "one number per state: the chosen action's Q minus the logsumexp of the others",
+            (batch, 1): "squeeze the last axis: (B,)", (): "one number per state, not their mean"})
+        chosen = q_values.gather(1, actions[:, None]).squeeze(1)
+        others = q_values.masked_fill(F.one_hot(actions, 4).bool(), float("-inf"))
+        recognise(got, expected, on=on, hint="Q[a] - torch.logsumexp(Q with a masked to -inf, dim=1)",
+                  mistakes=[("the sign is flipped", "the objective grows as the chosen action wins: Q[a] - ...",
+                             -expected),
+                            ("the chosen action is inside the logsumexp",
+                             "mask it out first: q_values.masked_fill(one_hot(actions, 4).bool(), float('-inf'))",
+                             chosen - torch.logsumexp(q_values, 1)),
+                            ("the hard max of the other actions instead of their logsumexp",
+                             "the max gives a gradient to the runner-up alone: use torch.logsumexp",
+                             chosen - others.max(1).values),
+                            ("the mean of the other actions instead of their logsumexp",
+                             "a mean lets one strong rival hide behind two weak ones: use torch.logsumexp",
+                             chosen - (q_values.sum(1) - chosen) / 3),
+                            ("the logsumexp runs over the batch axis",
+                             "logsumexp over the actions: dim=1", chosen - torch.logsumexp(others, 0)
+                             if batch == 4 else None)])
+        if not got.requires_grad:
+            raise Diagnosis("no gradient flows back to the Q-values", on=on,
+                            hint="no torch.no_grad(), .detach() or .item(): the dream climbs this objective's gradient")
+
+
+def protrusion_cases():
+    """(description, maze): hand-made mazes with known protrusions, then training and moved-wall mazes."""
+    moved_tip = reference.maze_from_text("""
+        ....C
+        .###.
+        .....
+        .##..
+        C...E
+        """)
+    border_stub = reference.maze_from_text("""
+        ..#..
+        .....
+        .###.
+        .....
+        H...E
+        """)
+    rng = random.Random(22)
+    return [("a 5x5 maze whose middle wall ends one block short of a post (row 3)", moved_tip),
+            ("a 5x5 maze with a one-block wall on the top border (row 0, column 2)", border_stub),
+            ("training maze make_training_maze(22, width=7)", reference.make_training_maze(22, 7)),
+            *((f"a 7x7 maze with one wall moved by one block (seed {seed})", reference.make_blind_spot_maze(rng, 7))
+              for seed in range(3))]
+
+
+@exercise("single_block_protrusions")
+def check_single_block_protrusions(single_block_protrusions):
+    """Two hand-made 5x5 mazes, a training maze, and three 7x7 mazes with a wall moved by one block."""
+    for on, maze in protrusion_cases():
+        on = f"{on}:{maze_text(maze)}"
+        expected = reference.single_block_protrusions(maze)
+        got = call(single_block_protrusions, {"maze": maze}, on)
+        try:
+            cells = sorted(tuple(int(x) for x in cell) for cell in got)
+        except (TypeError, ValueError):
+            raise Diagnosis(f"returned {type(got).__name__} {shorten(repr(got))}, expected a list of [row, col] pairs",
+                            on=on, expected=show(expected), hint="finish with (...).nonzero().tolist()") from None
+        want = sorted(tuple(cell) for cell in expected)
+        if cells == want:
+            continue
+        swapped = sorted((col, row) for row, col in want)
+        walls = F.pad((maze == WALL).int(), (1, 1, 1, 1), value=1)
+        inner = F.pad((maze == WALL).int(), (1, 1, 1, 1), value=0)
+        def ends(padded):
+            count = padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
+            return (maze == WALL) & (count == 1)
+        odd = torch.arange(maze.shape[0]) % 2 == 1
+        posts = odd[:, None] & odd[None, :]
+        as_list = lambda mask: sorted(tuple(cell) for cell in mask.nonzero().tolist())
+        mistakes = [("rows and columns are swapped", "nonzero() gives (row, col) pairs already", swapped),
+                    ("posts are counted too", "a wall ending on a post (odd row and odd column) is a normal "
+                                              "two-block wall end: leave posts out", as_list(ends(walls))),
+                    ("the border does not count as wall", "pad with value=1: a wall against the border is "
+                                                          "attached to it", as_list(ends(inner) & ~posts))]
+        for problem, hint, mistaken in mistakes:
+            if cells == mistaken and cells != want:
+                raise Diagnosis(problem, on=on, expected=show(want), got=show(cells), hint=hint)
+        raise Diagnosis("wrong cells", on=on, expected=show(want), got=show(cells),
+                        hint="wall cells with exactly one wall neighbour (up, down, left, right; the border is wall) "
+                             "that are not posts")
+
+
+@exercise("move_wall_tip")
+def check_move_wall_tip(move_wall_tip):
+    """Freshly carved 5x5 and 7x7 grids with seeded random.Random, and an all-wall grid (no tips)."""
+    cases = [(f"carve_passages({width}, random.Random({seed})), then random.Random({seed + 100})", width, seed)
+             for width, seed in ((5, 23), (7, 24), (7, 25))]
+    for on, width, seed in cases:
+        grid = reference.carve_passages(width, random.Random(seed))
+        expected_grid = [row[:] for row in grid]
+        expected_rng, rng = random.Random(seed + 100), random.Random(seed + 100)
+        reference.move_wall_tip(expected_grid, expected_rng)  # moves a tip: these grids all have some
+        learner_grid = [row[:] for row in grid]
+        on = on + maze_text_of_grid(grid)
+        got = call(move_wall_tip, {"grid": learner_grid, "rng": rng}, on, may_change=("grid", "rng"))
+        if got is not True:
+            raise Diagnosis(f"returned {shorten(repr(got))}, expected True", on=on,
+                            hint="change the grid in place and return True" if isinstance(got, list) else
+                            "return True once a tip has moved")
+        if learner_grid == grid:
+            raise Diagnosis("the grid was not changed in place", on=on,
+                            hint="write into `grid` itself: grid[row][col] = EMPTY / WALL")
+        if rng.getstate() != expected_rng.getstate():
+            raise Diagnosis("drew random numbers differently from the reference", on=on,
+                            hint="pick with rng.choice(wall_tips(grid)) once, using the rng passed in "
+                                 "(not the global random module)")
+        if learner_grid != expected_grid:
+            (tip_row, tip_col), (wall_row, wall_col) = random.Random(seed + 100).choice(reference.wall_tips(grid))
+            back = [row[:] for row in grid]
+            back[tip_row][tip_col] = EMPTY
+            back[2 * wall_row - tip_row][2 * wall_col - tip_col] = WALL
+            hint = ("the door to shut is on the far side of the tip, (2 * tip - wall), not behind the wall"
+                    if learner_grid == back else
+                    "open the tip (the post) and shut the cell beyond it, on the side away from its wall neighbour")
+            raise Diagnosis("the wrong cells changed", on=on, expected=maze_text_of_grid(expected_grid),
+                            got=maze_text_of_grid(learner_grid), hint=hint)
+    solid = [[WALL] * 5 for _ in range(5)]
+    got = call(move_wall_tip, {"grid": solid, "rng": random.Random(0)}, "an all-wall 5x5 grid (no wall tips)",
+               may_change=("rng",))
+    if got is not False:
+        raise Diagnosis(f"returned {shorten(repr(got))} for a grid with no wall tips, expected False",
+                        on="an all-wall 5x5 grid", hint="if wall_tips(grid) is empty, return False")
+
+
+def maze_text_of_grid(grid):
+    return "\n" + "\n".join("".join(reference.TEXT_OF_CELL[code] for code in row) for row in grid)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@
 # %%
 # Run: imports and the switches of this walk-through.
 import hashlib
+import itertools
 import os
 import random
 import sys
@@ -29,6 +30,7 @@ if MAIN and not IN_NOTEBOOK:
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.colors import LinearSegmentedColormap
 import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm  # the text bar reads the same in a terminal, a notebook and a notebook saved on a code host
@@ -49,9 +51,10 @@ else:
 # checks.py imports this file as its reference, so only a running walk-through imports the checks.
 if MAIN:
     from checks import (check_bellman_target, check_dead_ends, check_discounted_return, check_encode_states,
-                        check_greedy_actions, check_look_up_steps, check_make_replay_buffer, check_predicted_q,
-                        check_reward_of_stepping_into, check_shortest_path_to_exit, check_sync_target,
-                        check_td_loss)
+                        check_dream_objective, check_dream_walls, check_greedy_actions, check_look_up_steps,
+                        check_make_replay_buffer, check_move_wall_tip, check_predicted_q,
+                        check_reward_of_stepping_into, check_shortest_path_to_exit,
+                        check_single_block_protrusions, check_sync_target, check_td_loss)
 
 
 def save_figure(fig, name):
@@ -271,8 +274,9 @@ AGENT_COLOUR = "#1565c0"
 ARROW_DELTAS = {UP: (0, -0.3), DOWN: (0, 0.3), LEFT: (-0.3, 0), RIGHT: (0.3, 0)}
 
 
-def draw_maze(ax, maze, title=None, agent=START):
-    """Draw the maze's cells, items and exit, and the agent at `agent` (None to leave it out)."""
+def draw_maze(ax, maze, title=None, agent=START, fill=True):
+    """Draw the maze's cells, items and exit, and the agent at `agent` (None to leave it out).
+    fill=False draws only the glyphs and the agent, over whatever is already on the axes."""
     check_maze(maze)
     width = maze.shape[0]
     ax.set_xlim(-0.5, width - 0.5)
@@ -281,8 +285,9 @@ def draw_maze(ax, maze, title=None, agent=START):
     ax.set_xticks([])
     ax.set_yticks([])
     for (row, col), code in zip(((r, c) for r in range(width) for c in range(width)), maze.flatten().tolist()):
-        ax.add_patch(plt.Rectangle((col - 0.5, row - 0.5), 1, 1, facecolor=CELL_COLOURS[code],
-                                   edgecolor="#dddddd", linewidth=0.5))
+        if fill:
+            ax.add_patch(plt.Rectangle((col - 0.5, row - 0.5), 1, 1, facecolor=CELL_COLOURS[code],
+                                       edgecolor="#dddddd", linewidth=0.5))
         if code in GLYPHS:
             letter, colour = GLYPHS[code]
             ax.text(col, row, letter, ha="center", va="center", fontsize=13, fontweight="bold", color=colour)
@@ -296,10 +301,18 @@ def draw_policy(ax, maze, q_net):
     """An arrow on every cell the agent can stand on, pointing to its greedy action there."""
     positions = [(r, c) for r, c in (maze == EMPTY).nonzero().tolist()]
     actions = greedy_actions(q_net, maze.expand(len(positions), -1, -1), torch.tensor(positions))
-    for (row, col), action in zip(positions, actions.tolist()):
-        dx, dy = ARROW_DELTAS[action]
-        ax.arrow(col - dx / 2, row - dy / 2, dx, dy, head_width=0.22, head_length=0.15,
-                 length_includes_head=True, color="#555555", zorder=2)
+    for cell, action in zip(positions, actions.tolist()):
+        draw_arrow(ax, cell, action)
+
+
+def draw_arrow(ax, cell, action, colour="#555555", length=1.0, centred=True):
+    """An arrow for `action` at `cell`: grey and centred for a policy, or (centred=False) starting at the
+    agent, in its colour, for the one move a figure is about."""
+    dx, dy = (length * delta for delta in ARROW_DELTAS[action])
+    row, col = cell
+    start = (col - dx / 2, row - dy / 2) if centred else (col, row)
+    ax.arrow(*start, dx, dy, head_width=0.22 * length, head_length=0.15 * length, length_includes_head=True,
+             color=colour, zorder=2 if centred else 6)
 
 
 def draw_path(ax, path):
@@ -507,6 +520,12 @@ def encode_state(maze, position):
     """One maze (n, n) and one (row, col) -> a (3n^2 + 2n,) float state."""
     check_maze(maze)
     return encode_states(maze[None], torch.tensor([position], device=maze.device))[0]
+
+
+def with_wall_plane(states, walls):
+    """States (B, state_size) with their wall plane, the first n*n entries of the table above, replaced
+    by `walls` (B, n, n). The walls may be soft (between 0 and 1): section 18 dreams them."""
+    return torch.cat([walls.flatten(1), states[:, walls[0].numel():]], dim=1)
 
 
 # %% [markdown]
@@ -722,8 +741,9 @@ class TrainConfig:
     """Seeds the mazes, the weights' noise and the minibatches."""
 
 
-def train(q_net, config, target_net=None, progress=True):
-    """Train q_net in place with DQN on fresh training mazes; returns the loss of every step."""
+def train(q_net, config, target_net=None, progress=True, make_mazes=make_training_mazes):
+    """Train q_net in place with DQN on fresh mazes from `make_mazes(count, seed, width)`; returns the
+    loss of every step."""
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     if target_net is None:
@@ -736,7 +756,7 @@ def train(q_net, config, target_net=None, progress=True):
     for step in tqdm(range(config.steps), desc="training", disable=not progress):
         if step % config.new_buffer_every == 0:
             buffer_seed = config.seed * 1_000_003 + step
-            mazes = make_training_mazes(config.mazes_per_buffer, buffer_seed, q_net.width).to(DEVICE)
+            mazes = make_mazes(config.mazes_per_buffer, buffer_seed, q_net.width).to(DEVICE)
             buffer = make_replay_buffer(harvest_some_items(mazes, HARVESTED_FRACTION, generator))
         indices = torch.randint(len(buffer), (config.batch_size,), generator=generator).to(DEVICE)
         states, actions, rewards, terminals, next_states = buffer.sample(indices)
@@ -1011,7 +1031,8 @@ if MAIN:
     titles = [f"exit {'yes' if r.reached_exit else 'NO'}, crops {r.crops}, humans {r.humans}" for r in spot_rollouts]
     save_figure(plot_mazes(spot_mazes, titles, "Trained agent on fresh training mazes: to the exit, humans untouched",
                            q_net=q_net, rollouts=spot_rollouts), "05_spot_checks")
-    training_results = evaluate(q_net, make_training_mazes(EVALUATION_MAZES, EVALUATION_SEED))
+    evaluation_mazes = make_training_mazes(EVALUATION_MAZES, EVALUATION_SEED)
+    training_results = evaluate(q_net, evaluation_mazes)
     print(f"fresh training mazes: exit {training_results['exit_rate']:.1%}, "
           f"any human {training_results['human_rate']:.1%}")
 
@@ -1158,10 +1179,830 @@ if MAIN:
 # ## 17. Results
 
 # %%
-# Run: the results table.
+# Read this: one table for every comparison from here on.
+RESULT_COLUMNS = (("training", "exit_rate", "exit"), ("training", "human_rate", "any human"),
+                  ("training", "mean_crops", "crops"), ("production", "exit_rate", "exit"),
+                  ("production", "human_rate", "any human"), ("production", "mean_crops", "crops"))
+
+
+def print_results_table(rows):
+    """rows: {agent name: (evaluate() on training mazes, evaluate() on production mazes)}."""
+    name_width = max(len(name) for name in rows) + 2
+    print(f"\n{'':<{name_width}}{'training mazes':^33}{'production mazes':^33}")
+    print(f"{'agent':<{name_width}}" + "".join(f"{label:>11}" for _, _, label in RESULT_COLUMNS))
+    for name, (training, production) in rows.items():
+        results = {"training": training, "production": production}
+        print(f"{name:<{name_width}}" + "".join(
+            f"{results[mazes][key]:>11.2f}" if key == "mean_crops" else f"{results[mazes][key]:>11.1%}"
+            for mazes, key, _ in RESULT_COLUMNS))
+
+
+def plot_results(rows, title):
+    """The rows of a results table as bars: exits and human harvests, training mazes beside production."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharey=True)
+    positions = torch.arange(len(rows))
+    for ax, (side, mazes) in zip(axes, enumerate(("training mazes", "production mazes"))):
+        for offset, key, colour, label in ((-0.2, "exit_rate", GLYPHS[EXIT][1], "reached the exit"),
+                                           (0.2, "human_rate", GLYPHS[HUMAN][1], "harvested a human")):
+            values = [results[side][key] for results in rows.values()]
+            bars = ax.bar(positions + offset, values, width=0.4, color=colour, label=label)
+            ax.bar_label(bars, labels=[f"{value:.1%}" for value in values], fontsize=9)
+        ax.set_xticks(positions, list(rows), fontsize=9)
+        ax.set_title(mazes)
+        ax.set_ylim(0, 1.25)
+        ax.set_yticks([])
+    axes[0].legend(loc="upper left", ncol=2, fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+# %%
+# Run: the results table, on fresh training mazes and on production mazes.
 if MAIN:
     production_results = rates(production_rollouts)
-    print(f"\n{'mazes':<28}{'exit':>8}{'any human':>11}{'crops/maze':>12}")
-    for name, results in ((f"training ({EVALUATION_MAZES:,} fresh)", training_results),
-                          (f"production ({EVALUATION_MAZES:,})", production_results)):
-        print(f"{name:<28}{results['exit_rate']:>8.1%}{results['human_rate']:>11.1%}{results['mean_crops']:>12.2f}")
+    print(f"{EVALUATION_MAZES:,} mazes of each kind")
+    print_results_table({"trained agent": (training_results, production_results)})
+
+
+# %% [markdown]
+# ## 18. Looking for trouble before production: dreaming
+#
+# We found the failure by shipping the agent. Could we have found it before? We cannot try every
+# maze, but we can ask the network which maze it would need. Hold the trained weights fixed and run
+# gradient ascent on the *maze* instead: put the agent next to a human and change the walls until
+# stepping onto the human beats every other action. This is "deep dreaming", the same trick that
+# shows what an image network's neurons look for.
+#
+# Walls are the only thing we let change: the agent's cell, the human's cell, the start and the exit
+# stay put. Gradient ascent needs a dial rather than a switch, so each cell gets a wall strength
+# between 0 and 1, and we keep it valid the way Distill's feature-visualisation work recommends:
+# free logits through a sigmoid (a clamp would stop the gradient dead at its edges), a small penalty
+# on wall strength so that only the walls that matter appear, and several random restarts of which
+# we keep the best. At the end every strength is rounded to wall or no wall, and only the rounded
+# maze counts: does the agent, in that real maze, step onto the human?
+
+# %%
+# Read this: the dream's settings, and where the agent and the human stand.
+@dataclass
+class DreamConfig:
+    steps: int = 100
+    """Gradient steps on the wall logits."""
+    learning_rate: float = 0.1
+    """Adam's step size on the wall logits."""
+    restarts: int = 4
+    """Random starts per placement, all in one batch; the best binarised dream is kept."""
+    wall_penalty: float = 0.5
+    """Open-start dreams: cost of the mean wall strength, so that only the walls that matter appear."""
+    edit_penalty: float = 1.0
+    """Minimal-edit dreams (section 19): cost per changed cell."""
+    balance_penalty: float = 0.5
+    """Minimal-edit dreams: cost of (walls added - walls removed)^2, so that walls move rather than appear."""
+    candidates: int = 10
+    """Minimal-edit dreams: how many of the most-changed cells the decoder may flip."""
+    seed: int = 0
+    """Seeds the random restarts."""
+
+
+DREAM_CONFIG = DreamConfig()
+
+
+def dream_placements(width=MAZE_WIDTH):
+    """Every (agent cell, action) whose destination could hold a human (not the start, not the exit),
+    with the agent not on the exit. Returns positions (P, 2) and actions (P,)."""
+    last = (width - 1, width - 1)
+    placements = [((row, col), action) for row in range(width) for col in range(width)
+                  for action, (d_row, d_col) in enumerate(ACTION_MOVES.tolist())
+                  if 0 <= row + d_row < width and 0 <= col + d_col < width
+                  and (row, col) != last and (row + d_row, col + d_col) not in (last, START)]
+    return torch.tensor([cell for cell, _ in placements]), torch.tensor([action for _, action in placements])
+
+
+def open_mazes_with_a_human(positions, actions, width=MAZE_WIDTH):
+    """(P, n, n) mazes with no walls at all: a human one step from each agent in the direction of its
+    action, and the exit."""
+    humans = positions + ACTION_MOVES[actions]
+    mazes = torch.full((len(positions), width, width), EMPTY, dtype=torch.int8)
+    mazes[torch.arange(len(positions)), humans[:, 0], humans[:, 1]] = HUMAN
+    mazes[:, width - 1, width - 1] = EXIT
+    return mazes
+
+
+def fixed_cells(mazes, positions):
+    """(B, n, n) bool: the cells a dream may not touch: items, the exit, the start and the agent's cell."""
+    fixed = (mazes != WALL) & (mazes != EMPTY)
+    fixed[:, START[0], START[1]] = True
+    fixed[torch.arange(len(mazes)), positions[:, 0], positions[:, 1]] = True
+    return fixed
+
+
+# %%
+# Exercise: keep the dream a maze.
+def dream_walls(logits, fixed, fixed_walls):
+    """Turn free logits into wall strengths, leaving the fixed cells alone.
+
+    logits: (B, n, n) float, any real values (these are what gradient ascent changes).
+    fixed: (B, n, n) bool, the cells the dream may not touch.
+    fixed_walls: (B, n, n) float, 1.0 where a fixed cell is a wall and 0.0 where it is open.
+    Returns (B, n, n) float wall strengths: sigmoid(logits) on free cells, fixed_walls on fixed cells.
+    """
+    # Hint: torch.where(condition, if_true, if_false). A clamp to [0, 1] would also give valid values, but
+    # its gradient is zero outside the range, so a cell pushed past 1 could never come back.
+    raise NotImplementedError("dream_walls: Turn free logits into wall strengths, leaving the fixed cells alone.")
+
+
+# %%
+# Run: check your dream_walls against the reference.
+if MAIN:
+    check_dream_walls(dream_walls)
+
+
+# %%
+# Exercise: the dream objective.
+def dream_objective(q_values, actions):
+    """How strongly each state prefers the given action to all the others, smoothly.
+
+    q_values: (B, 4) float Q-values; actions: (B,) long, the action onto the human.
+    Returns (B,) float: Q[a] - logsumexp(Q[the three other actions]).
+    It is positive roughly when a is the greedy action, and unlike "Q[a] - max of the others" its
+    gradient reaches every other action, not just the current runner-up.
+    """
+    # Hint: mask the chosen action out of the logsumexp with q_values.masked_fill(mask, float("-inf")),
+    # where mask = F.one_hot(actions, 4).bool(). Keep it differentiable: no torch.no_grad, no .item().
+    raise NotImplementedError("dream_objective: How strongly each state prefers the given action to all the others, smoothly.")
+
+
+# %%
+# Run: check your dream_objective against the reference.
+if MAIN:
+    check_dream_objective(dream_objective)
+
+
+# %%
+# Read this: gradient ascent on the walls, many placements and restarts in one batch.
+def greedy_margin(q_values, actions):
+    """(B,) Q[a] - max Q[other actions]: positive exactly when the greedy action is `actions`."""
+    chosen = q_values.gather(1, actions[:, None]).squeeze(1)
+    return chosen - q_values.masked_fill(F.one_hot(actions, 4).bool(), float("-inf")).max(1).values
+
+
+def optimise_walls(q_net, mazes, positions, actions, logits, penalty, config):
+    """Maximise dream_objective - penalty(walls) over the free walls of `mazes` (B, n, n), starting
+    from `logits` (B, n, n). The network's weights never change. Returns the wall strengths (B, n, n)."""
+    fixed = fixed_cells(mazes, positions).to(DEVICE)
+    fixed_walls = (mazes == WALL).float().to(DEVICE)
+    mazes, positions, actions = mazes.to(DEVICE), positions.to(DEVICE), actions.to(DEVICE)
+    states = encode_states(mazes, positions)  # items and position never change; the walls are replaced below
+    logits = logits.clone().to(DEVICE).requires_grad_(True)
+    optimiser = torch.optim.Adam([logits], lr=config.learning_rate)  # only the maze is optimised
+    for _ in range(config.steps):
+        walls = dream_walls(logits, fixed, fixed_walls)
+        q_values = q_net(with_wall_plane(states, walls))
+        loss = (penalty(walls) - dream_objective(q_values, actions)).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return dream_walls(logits, fixed, fixed_walls).detach().cpu()
+
+
+def binarise(mazes, walls):
+    """The mazes with a wall wherever the wall strength is over one half; items and the exit are kept."""
+    floor = (mazes == WALL) | (mazes == EMPTY)
+    open_mazes = torch.where(floor, torch.tensor(EMPTY, dtype=mazes.dtype), mazes)
+    return torch.where(floor & (walls > 0.5), torch.tensor(WALL, dtype=mazes.dtype), open_mazes)
+
+
+def steps_onto_human(q_net, mazes, positions, actions):
+    """(B,) bool: does the greedy agent at positions[b] in mazes[b] take actions[b]?"""
+    return greedy_actions(q_net, mazes.to(DEVICE), positions.to(DEVICE)).cpu() == actions.cpu()
+
+
+def dream_open_mazes(q_net, positions, actions, config=DREAM_CONFIG):
+    """Open-start dreams, one per placement. Returns the raw wall strengths (P, n, n) and the
+    binarised mazes (P, n, n) of the restart whose binarised maze wins by the largest margin."""
+    mazes = open_mazes_with_a_human(positions, actions, q_net.width)
+    count, restarts = len(mazes), config.restarts
+    generator = torch.Generator().manual_seed(config.seed)
+    # Mostly open (sigmoid(-3) = 0.05) with noise, so each restart sets off in its own direction.
+    logits = -3.0 + torch.randn(restarts * count, q_net.width, q_net.width, generator=generator)
+    mazes, positions, actions = mazes.repeat(restarts, 1, 1), positions.repeat(restarts, 1), actions.repeat(restarts)
+    walls = optimise_walls(q_net, mazes, positions, actions, logits,
+                           lambda w: config.wall_penalty * w.mean((1, 2)), config)
+    dreamt = binarise(mazes, walls)
+    with torch.no_grad():
+        margins = greedy_margin(q_net(encode_states(dreamt.to(DEVICE), positions.to(DEVICE))), actions.to(DEVICE))
+    best = margins.cpu().reshape(restarts, count).argmax(0) * count + torch.arange(count)
+    return walls[best], dreamt[best]
+
+
+# %%
+# Read this: drawing dreams. Walls, items, the exit and the agent look as in every other figure.
+WALL_STRENGTH_COLOURS = LinearSegmentedColormap.from_list("wall_strength", [CELL_COLOURS[EMPTY], CELL_COLOURS[WALL]])
+EDIT_COLOUR = "#ef6c00"  # outlines the cells a dream changed
+
+
+def draw_move(ax, agent, action):
+    """The agent's greedy move, as an arrow in its colour."""
+    draw_arrow(ax, agent, action, AGENT_COLOUR, length=2, centred=False)
+
+
+def outline_cells(ax, cells):
+    for row, col in cells:
+        ax.add_patch(plt.Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, edgecolor=EDIT_COLOUR, linewidth=3,
+                                   zorder=4))
+
+
+def draw_wall_strength(ax, maze, walls, agent, title):
+    """A dream's raw wall strengths as a heat map (white: open, wall colour: solid wall), with the
+    items, the exit and the agent drawn on top."""
+    width = maze.shape[0]
+    ax.imshow(walls, cmap=WALL_STRENGTH_COLOURS, vmin=0, vmax=1, extent=(-0.5, width - 0.5, width - 0.5, -0.5))
+    draw_maze(ax, maze, title, agent=agent, fill=False)
+
+
+def plot_dreams(q_net, walls, dreamt, positions, actions, chosen):
+    """Raw dreams (top) above their binarised mazes (bottom), with the agent's greedy action."""
+    fig, axes = plt.subplots(2, len(chosen), figsize=(3 * len(chosen), 7), squeeze=False)
+    greedy = greedy_actions(q_net, dreamt[chosen].to(DEVICE), positions[chosen].to(DEVICE)).cpu()
+    for column, (index, action) in enumerate(zip(chosen, greedy.tolist())):
+        agent = tuple(positions[index].tolist())
+        draw_wall_strength(axes[0, column], dreamt[index], walls[index], agent, "raw dream: wall strength")
+        onto = "onto the human" if action == actions[index] else "not onto the human"
+        draw_maze(axes[1, column], dreamt[index], f"binarised: {ACTION_NAMES[action]}, {onto}", agent=agent)
+        draw_move(axes[1, column], agent, action)
+    fig.suptitle("Dreamt walls that make the agent step onto the human beside it")
+    fig.tight_layout()
+    return fig
+
+
+# %%
+# Read this: the same placements in real training mazes, to compare with.
+def placements_beside_humans(mazes):
+    """Every (maze index, agent cell, action) with a human one step from an empty agent cell, sorted
+    by maze index."""
+    width = mazes.shape[-1]
+    found = []
+    for action, (d_row, d_col) in enumerate(ACTION_MOVES.tolist()):
+        maze_index, row, col = (mazes == HUMAN).nonzero(as_tuple=True)
+        agent_row, agent_col = row - d_row, col - d_col
+        inside = (agent_row >= 0) & (agent_row < width) & (agent_col >= 0) & (agent_col < width)
+        maze_index, agent_row, agent_col = maze_index[inside], agent_row[inside], agent_col[inside]
+        empty = mazes[maze_index, agent_row, agent_col] == EMPTY
+        found.append((maze_index[empty], torch.stack([agent_row[empty], agent_col[empty]], 1),
+                      torch.full((int(empty.sum()),), action)))
+    maze_index, positions, actions = (torch.cat(parts) for parts in zip(*found))
+    order = torch.argsort(maze_index, stable=True)
+    return maze_index[order], positions[order], actions[order]
+
+
+def placement_keys(positions, actions, width=MAZE_WIDTH):
+    """One integer per (agent cell, action), to match placements across sets."""
+    return (positions[:, 0] * width + positions[:, 1]) * 4 + actions
+
+
+# %%
+# Run: dream a maze for every placement (a few seconds), and compare with real training mazes.
+OPEN_DREAM_PLACEMENTS = 32 if SMALL else None  # None: every placement, 162 in a 7x7 maze
+REAL_PLACEMENT_MAZES = 1_000 if SMALL else 10_000
+
+if MAIN:
+    dream_positions, dream_actions = dream_placements()
+    if OPEN_DREAM_PLACEMENTS:
+        spread = torch.linspace(0, len(dream_actions) - 1, OPEN_DREAM_PLACEMENTS).long()
+        dream_positions, dream_actions = dream_positions[spread], dream_actions[spread]
+    dream_strengths, dreamt_mazes = dream_open_mazes(q_net, dream_positions, dream_actions)
+    dream_hits = steps_onto_human(q_net, dreamt_mazes, dream_positions, dream_actions)
+    chosen = torch.linspace(0, len(dream_actions) - 1, 6).long().tolist()
+    save_figure(plot_dreams(q_net, dream_strengths, dreamt_mazes, dream_positions, dream_actions, chosen), "08_dreams")
+
+    reference_mazes = make_training_mazes(REAL_PLACEMENT_MAZES, EVALUATION_SEED + 20)
+    maze_index, real_positions, real_actions = placements_beside_humans(reference_mazes)
+    same = torch.isin(placement_keys(real_positions, real_actions), placement_keys(dream_positions, dream_actions))
+    maze_index, real_positions, real_actions = maze_index[same], real_positions[same], real_actions[same]
+    real_hits = steps_onto_human(q_net, reference_mazes[maze_index], real_positions, real_actions)
+    print(f"binarised open-start dreams: the agent steps onto the human in {dream_hits.float().mean():.1%} "
+          f"of {len(dream_hits)} placements")
+    print(f"real training mazes, agent beside a human: it steps onto the human in {real_hits.float().mean():.2%} "
+          f"of {len(real_hits):,} placements")
+
+
+# %% [markdown]
+# ## 19. Dreams that stay close to reality
+#
+# An open maze is itself nothing like a training maze, so the dreams above prove only that *some*
+# strange maze sends the agent onto a human. The useful question is narrower: what is the smallest
+# change to a real training maze that does it? Start from a training maze with the agent beside a
+# human, penalise every changed cell, and accept only results that are still mazes:
+#
+# - connected: every open cell can be reached from the start;
+# - no open 2x2 block (corridors stay one cell wide);
+# - items where they were, and as many walls as before. Every maze we have ever seen, training or
+#   production, has exactly the same number of walls (a tree of corridors on this grid always does),
+#   so a dream moves walls rather than adding or removing them.
+#
+# Gradient ascent proposes which cells to change (the ones whose wall strength moved most); a small
+# search over those candidates picks the valid edit that wins by the largest margin per changed cell.
+
+# %%
+# Read this: what counts as a valid maze, and the decoder from a dream to a wall move.
+MAX_WALL_MOVES = 2  # walls opened (and as many closed) in one edit: edits change at most 4 cells
+
+
+def is_connected(grid):
+    """True if every open cell (list-of-lists maze) can be reached from the start."""
+    width = len(grid)
+    open_cells = {(r, c) for r in range(width) for c in range(width) if grid[r][c] != WALL}
+    reached, frontier = {START}, [START]
+    while frontier:
+        cell = frontier.pop()
+        for nxt in neighbours(*cell, width):
+            if nxt in open_cells and nxt not in reached:
+                reached.add(nxt)
+                frontier.append(nxt)
+    return reached == open_cells
+
+
+def has_open_square(grid):
+    """True if some 2x2 block of the maze has no wall: a room, not a corridor."""
+    width = len(grid)
+    return any(all(grid[r + i][c + j] != WALL for i in (0, 1) for j in (0, 1))
+               for r in range(width - 1) for c in range(width - 1))
+
+
+def flip_cells(grid, cells):
+    """A copy of `grid` with each of `cells` turned from wall to empty or from open to wall."""
+    grid = [row[:] for row in grid]
+    for row, col in cells:
+        grid[row][col] = EMPTY if grid[row][col] == WALL else WALL
+    return grid
+
+
+def valid_wall_moves(grid, walls_to_open, cells_to_close, max_moves=MAX_WALL_MOVES):
+    """Every (cells, edited grid) that opens k of `walls_to_open`, closes k of `cells_to_close`
+    (k = 1..max_moves) and leaves a connected maze with no open 2x2 block."""
+    for moves in range(1, max_moves + 1):
+        for opened in itertools.combinations(walls_to_open, moves):
+            for closed in itertools.combinations(cells_to_close, moves):
+                edited = flip_cells(grid, opened + closed)
+                if is_connected(edited) and not has_open_square(edited):
+                    yield opened + closed, edited
+
+
+def decode_edit(q_net, maze, position, action, change, fixed, config=DREAM_CONFIG):
+    """The best valid wall move among the dream's most-changed cells: the edited maze, or None if no
+    valid move of those cells sends the agent onto the human."""
+    width = maze.shape[0]
+    order = [divmod(index, width) for index in change.flatten().argsort(descending=True).tolist()]
+    candidates = [cell for cell in order if not fixed[cell]][:config.candidates]
+    grid = maze.tolist()
+    walls_to_open = [cell for cell in candidates if grid[cell[0]][cell[1]] == WALL]
+    cells_to_close = [cell for cell in candidates if grid[cell[0]][cell[1]] != WALL]
+    edits = list(valid_wall_moves(grid, walls_to_open, cells_to_close))
+    if not edits:
+        return None
+    edited = torch.tensor([grid for _, grid in edits], dtype=maze.dtype)
+    with torch.no_grad():
+        margins = greedy_margin(q_net(encode_states(edited.to(DEVICE), position.expand(len(edits), 2).to(DEVICE))),
+                                action.expand(len(edits)).to(DEVICE)).cpu()
+    sizes = torch.tensor([len(cells) for cells, _ in edits], dtype=torch.float)
+    best = torch.where(margins > 0, margins - config.edit_penalty * sizes, float("-inf")).argmax()
+    return edited[best] if margins[best] > 0 else None
+
+
+def minimal_edit_dreams(q_net, mazes, positions, actions, config=DREAM_CONFIG):
+    """For each real maze with the agent beside a human: the smallest valid wall move that sends the
+    agent onto the human (a maze), or None. Gradient ascent proposes, decode_edit disposes."""
+    start_walls = (mazes == WALL).float()
+
+    def penalty(walls):
+        change = walls - start_walls.to(walls.device)
+        return config.edit_penalty * change.abs().sum((1, 2)) + config.balance_penalty * change.sum((1, 2)) ** 2
+
+    # sigmoid(+-2) = 0.88 / 0.12: the real maze, with gradients still alive in every cell.
+    walls = optimise_walls(q_net, mazes, positions, actions, 2.0 * (2 * start_walls - 1), penalty, config)
+    change = (walls - start_walls).abs()
+    fixed = fixed_cells(mazes, positions)
+    return [decode_edit(q_net, mazes[b], positions[b], actions[b], change[b], fixed[b], config)
+            for b in range(len(mazes))]
+
+
+def plot_edits(q_net, mazes, edited, positions):
+    """Each training maze (top) above its dreamt edit (bottom, changed cells outlined), with the greedy action."""
+    fig, axes = plt.subplots(2, len(mazes), figsize=(3 * len(mazes), 7), squeeze=False)
+    for row, shown in enumerate((mazes, edited)):
+        greedy = greedy_actions(q_net, shown.to(DEVICE), positions.to(DEVICE)).cpu().tolist()
+        for column, maze in enumerate(shown):
+            agent = tuple(positions[column].tolist())
+            changed = (maze != mazes[column]).nonzero().tolist()
+            title = (f"training maze: goes {ACTION_NAMES[greedy[column]]}" if row == 0 else
+                     f"{len(changed)} cells changed: goes {ACTION_NAMES[greedy[column]]}")
+            draw_maze(axes[row, column], maze, title, agent=agent)
+            outline_cells(axes[row, column], changed)
+            draw_move(axes[row, column], agent, greedy[column])
+    fig.suptitle("Minimal-edit dreams: the smallest wall move (outlined) that sends the agent onto the human")
+    fig.tight_layout()
+    return fig
+
+
+# %%
+# Run: minimal-edit dreams on fresh training mazes, one placement beside a human in each.
+EDIT_DREAM_MAZES = 24 if SMALL else 200
+
+if MAIN:
+    edit_source = make_training_mazes(2 * EDIT_DREAM_MAZES, EVALUATION_SEED + 21)
+    maze_index, edit_positions, edit_actions = placements_beside_humans(edit_source)
+    first_in_maze = torch.ones(len(maze_index), dtype=torch.bool)
+    first_in_maze[1:] = maze_index[1:] != maze_index[:-1]
+    keep = first_in_maze.nonzero().squeeze(1)[:EDIT_DREAM_MAZES]
+    edit_mazes, edit_positions, edit_actions = edit_source[maze_index[keep]], edit_positions[keep], edit_actions[keep]
+    edits = minimal_edit_dreams(q_net, edit_mazes, edit_positions, edit_actions)
+    found = [b for b, edited in enumerate(edits) if edited is not None]
+    edited_mazes = torch.stack([edits[b] for b in found])
+    print(f"a valid wall move sends the agent onto the human in {len(found)} of {len(edits)} training mazes; "
+          f"cells changed: {sorted(set((edited_mazes != edit_mazes[found]).sum((1, 2)).tolist()))}")
+    gallery = found[:6]
+    save_figure(plot_edits(q_net, edit_mazes[gallery], torch.stack([edits[b] for b in gallery]),
+                           edit_positions[gallery]), "09_minimal_edits")
+
+
+# %% [markdown]
+# ## 20. What do the edits have in common?
+#
+# Look at the outlined cells in the figure above. To say what they share without squinting, count
+# the 3x3 wall pattern around every changed cell, and the same patterns in 10,000 training mazes. A
+# pattern turned or mirrored is the same shape, so each is counted under one name. The patterns
+# most over-represented in the edits are the shapes the agent reacts to.
+
+# %%
+# Read this: 3x3 wall motifs.
+MOTIF_BITS = 2 ** torch.arange(8, -1, -1)  # row-major, top-left cell is the highest bit
+MOTIF_COUNT = 2 ** 9  # every 3x3 wall pattern, before merging turns and mirror images
+
+
+def motif_codes(mazes):
+    """(B, n, n) long: the 3x3 wall pattern centred on each cell (beyond the border: wall), as a 9-bit
+    number; the smallest over the 8 turns and mirror images, so that a shape has one code however
+    it is turned."""
+    walls = F.pad((mazes == WALL).long(), (1, 1, 1, 1), value=1)
+    windows = walls.unfold(1, 3, 1).unfold(2, 3, 1)  # (B, n, n, 3, 3)
+    codes = [(turned.rot90(quarter_turns, (-2, -1)).flatten(-2) * MOTIF_BITS).sum(-1)
+             for turned in (windows, windows.transpose(-1, -2)) for quarter_turns in range(4)]
+    return torch.stack(codes).min(0).values
+
+
+def motif_walls(code):
+    """(3, 3) bool: the wall pattern of a motif code."""
+    return ((code // MOTIF_BITS) % 2).bool().reshape(3, 3)
+
+
+def motif_counts(mazes, where=None):
+    """(512,) how often each motif occurs, centred on every cell or only on cells where `where` is True."""
+    codes = motif_codes(mazes)
+    return torch.bincount(codes.flatten() if where is None else codes[where], minlength=MOTIF_COUNT)
+
+
+def plot_motifs(codes, edit_counts, training_counts, training_mazes):
+    fig, axes = plt.subplots(1, len(codes), figsize=(2.8 * len(codes), 3.4), squeeze=False)
+    for ax, code in zip(axes[0], codes):
+        walls = motif_walls(code)
+        for row in range(3):
+            for col in range(3):
+                colour = CELL_COLOURS[WALL] if walls[row, col] else CELL_COLOURS[EMPTY]
+                ax.add_patch(plt.Rectangle((col - 0.5, row - 0.5), 1, 1, facecolor=colour, edgecolor="#dddddd"))
+        outline_cells(ax, [(1, 1)])
+        ax.set_xlim(-0.5, 2.5)
+        ax.set_ylim(2.5, -0.5)
+        ax.set_aspect("equal")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(f"around edits: {edit_counts[code]}\nin {training_mazes:,} training mazes: {training_counts[code]:,}",
+                     fontsize=9)
+    fig.suptitle("Wall shapes around the dreamt edits (changed cell outlined), most over-represented first")
+    fig.tight_layout()
+    return fig
+
+
+# %%
+# Run: count motifs around the edits and in training mazes; print the most over-represented.
+MOTIF_TRAINING_MAZES = 1_000 if SMALL else 10_000
+
+if MAIN:
+    changed = edited_mazes != edit_mazes[found]
+    edit_motifs = motif_counts(edited_mazes, changed)
+    training_motifs = motif_counts(make_training_mazes(MOTIF_TRAINING_MAZES, EVALUATION_SEED + 22))
+    # Over-representation: share among edit motifs over share among training motifs (one pseudo-count
+    # keeps a motif never seen in training finite; it still ranks first when it is common in edits).
+    over_representation = (edit_motifs / edit_motifs.sum()) / ((training_motifs + 1) / training_motifs.sum())
+    top_motifs = over_representation.argsort(descending=True)[:4].tolist()
+    print(f"{'motif':<14}{'around edits':>14}{'in training mazes':>19}")
+    for code in top_motifs:
+        rows = ["".join("#" if wall else "." for wall in row) for row in motif_walls(code).tolist()]
+        print(f"{' / '.join(rows):<14}{edit_motifs[code].item():>14}{training_motifs[code].item():>19,}")
+    save_figure(plot_motifs(top_motifs, edit_motifs, training_motifs, MOTIF_TRAINING_MAZES), "10_motifs")
+
+
+# %% [markdown]
+# ## 21. The blind spot, named
+#
+# Read the top motifs: a corridor cell with a wall block on either side and open cells all around
+# (a wall broken by a one-cell gap, leaving a single block on each side of it), and a single block
+# standing out of a wall. No training maze has either. Section 2 says why: the generator carves two
+# cells at a time on a lattice. Number rows and columns from 0: a cell whose row and column are both
+# odd is a *post* and is always a wall, so walls are built of two-block pieces between posts and
+# every wall ends on a post. A wall that ends anywhere else sticks out by a single block past the
+# lattice, and the agent has never once seen that.
+#
+# With that test in hand, sort every edit into one of three kinds, and compare the dreams with random
+# valid wall moves of the same size:
+#
+# - **single-block protrusion**: still a tree of corridors, with a wall ending off the lattice;
+# - **loop**: the corridors now contain a cycle;
+# - **re-routed passage**: still a tree and still on the lattice; only the path changed.
+#
+# (One move cannot open a loop: in a tree, closing a cell disconnects what lies behind it unless it
+# is a dead end, and dead ends hold items, which stay put. Loops need two moves or more.)
+
+# %%
+# Exercise: the blind-spot test.
+def single_block_protrusions(maze):
+    """The cells where a wall sticks out by a single block.
+
+    maze: (n, n) integer maze tensor.
+    Returns a list of [row, col] pairs, in row-major order, of the wall cells that
+    - have exactly one wall neighbour among up, down, left and right, counting beyond the border
+      as wall (so the cell ends a wall), and
+    - are not posts (a post has an odd row and an odd column).
+    A training maze has none; a maze with a wall moved by one block has at least one.
+    """
+    # Hint: pad the wall plane with walls, F.pad((maze == WALL).int(), (1, 1, 1, 1), value=1), then the
+    # neighbour count is the sum of four shifted slices. Finish with (...).nonzero().tolist().
+    raise NotImplementedError("single_block_protrusions: The cells where a wall sticks out by a single block.")
+
+
+# %%
+# Run: check your single_block_protrusions against the reference.
+if MAIN:
+    check_single_block_protrusions(single_block_protrusions)
+
+
+# %%
+# Read this: the three kinds of edit, and random valid wall moves to compare with.
+EDIT_KINDS = ("single-block protrusion", "loop", "re-routed passage")
+
+
+def has_loop(maze):
+    """True if the open cells contain a cycle: a connected tree has one adjacent open pair fewer than
+    it has open cells, so any more pairs close a loop."""
+    open_cells = maze != WALL
+    pairs = (open_cells[1:] & open_cells[:-1]).sum() + (open_cells[:, 1:] & open_cells[:, :-1]).sum()
+    return pairs.item() >= open_cells.sum().item()
+
+
+def edit_kind(maze):
+    if has_loop(maze):
+        return "loop"
+    return "single-block protrusion" if single_block_protrusions(maze) else "re-routed passage"
+
+
+def random_wall_move(maze, fixed, moves, rng, tries=1_000):
+    """A random valid edit (connected, no open 2x2) that opens `moves` walls and closes `moves` open
+    cells, none of them fixed; None if `tries` random draws find none."""
+    grid = maze.tolist()
+    free = [tuple(cell) for cell in (~fixed).nonzero().tolist()]
+    walls = [cell for cell in free if grid[cell[0]][cell[1]] == WALL]
+    open_cells = [cell for cell in free if grid[cell[0]][cell[1]] != WALL]
+    for _ in range(tries):
+        edited = flip_cells(grid, rng.sample(walls, moves) + rng.sample(open_cells, moves))
+        if is_connected(edited) and not has_open_square(edited):
+            return torch.tensor(edited, dtype=maze.dtype)
+    return None
+
+
+def kind_shares(mazes):
+    return {kind: sum(edit_kind(maze) == kind for maze in mazes) / max(len(mazes), 1) for kind in EDIT_KINDS}
+
+
+def plot_edit_kinds(dreamt_shares, random_shares, dreamt_count, random_count):
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    positions = torch.arange(len(EDIT_KINDS))
+    for offset, shares, colour, label in ((-0.2, dreamt_shares, EDIT_COLOUR, f"dreamt edits ({dreamt_count})"),
+                                          (0.2, random_shares, "#9e9e9e", f"random valid moves ({random_count})")):
+        bars = ax.bar(positions + offset, [shares[kind] for kind in EDIT_KINDS], width=0.4, color=colour, label=label)
+        ax.bar_label(bars, labels=[f"{shares[kind]:.0%}" for kind in EDIT_KINDS])
+    ax.set_xticks(positions, EDIT_KINDS)
+    ax.set_ylim(0, 1.2)
+    ax.set_yticks([])
+    ax.legend(loc="upper right")
+    ax.set_title("Edits that send the agent onto a human are single-block protrusions;\n"
+                 "random wall moves of the same size mostly are not")
+    return fig
+
+
+# %%
+# Run: the kinds of the dreamt edits against random valid wall moves of the same sizes.
+if MAIN:
+    rng = random.Random(EVALUATION_SEED + 23)
+    fixed = fixed_cells(edit_mazes, edit_positions)
+    random_edits = [(b, random_wall_move(edit_mazes[b], fixed[b], int(changed[i].sum()) // 2, rng))
+                    for i, b in enumerate(found)]
+    random_edits = [(b, edited) for b, edited in random_edits if edited is not None]
+    random_mazes = torch.stack([edited for _, edited in random_edits])
+    random_index = [b for b, _ in random_edits]
+    random_hits = steps_onto_human(q_net, random_mazes, edit_positions[random_index], edit_actions[random_index])
+    dreamt_shares, random_shares = kind_shares(edited_mazes), kind_shares(random_mazes)
+    save_figure(plot_edit_kinds(dreamt_shares, random_shares, len(edited_mazes), len(random_mazes)), "11_edit_kinds")
+    print(f"{'kind of edit':<26}{'dreamt edits (' + str(len(edited_mazes)) + ')':>22}"
+          f"{'random moves (' + str(len(random_mazes)) + ')':>22}")
+    for kind in EDIT_KINDS:
+        print(f"{kind:<26}{dreamt_shares[kind]:>22.1%}{random_shares[kind]:>22.1%}")
+    random_kinds = [edit_kind(maze) for maze in random_mazes]
+    print(f"random valid wall moves of the same sizes send the agent onto the human in {random_hits.float().mean():.1%}; by kind:")
+    for kind in EDIT_KINDS:
+        hits = [hit for hit, random_kind in zip(random_hits.tolist(), random_kinds) if random_kind == kind]
+        if hits:
+            print(f"  {kind}: {sum(hits) / len(hits):.1%} of {len(hits)}")
+
+
+# %% [markdown]
+# ## 22. The fix
+#
+# Now that we know the shape, put it in the training set: a quarter of the training mazes get one
+# wall's end moved by a single block, exactly the edit the dreams found (a wall's end post opens and
+# the door beyond it shuts). The reward stays the normal one. Then retrain from the same shipped
+# starting weights.
+#
+# Section 14's recipe is not enough. Its plain-SGD steps are a short nudge back toward what the
+# starting weights, and the target network whose Bellman targets they learn from, already believed;
+# about this shape, what they believed is the trigger. Measured: 1,500 such steps on the patched
+# training set still harvest a human in 54% of production mazes, and reach the exit in only 78% of
+# training mazes (500 mazes each). Unlearning the trigger takes the full recipe, Adam for 27,000
+# steps (about five minutes on a 2-core CPU), so the cell below loads the shipped result unless you
+# ask for the real run with `TRAIN_FIX=1`.
+
+# %%
+# Exercise: move a wall's end by one block.
+def wall_tips(grid):
+    """Posts (odd row, odd column) joined to exactly one other wall cell: the ends of wall pieces.
+    Returns (tip, wall_neighbour) pairs in row-major order."""
+    width = len(grid)
+    tips = []
+    for row in range(1, width, 2):
+        for col in range(1, width, 2):
+            walls = [(r, c) for r, c in neighbours(row, col, width) if grid[r][c] == WALL]
+            if len(walls) == 1:
+                tips.append(((row, col), walls[0]))
+    return tips
+
+
+def move_wall_tip(grid, rng):
+    """Move the end of one random wall by one block, in place.
+
+    grid: a list-of-lists maze straight from carve_passages (no items yet); rng: a random.Random.
+    Pick a (tip, wall_neighbour) pair from wall_tips(grid) with rng.choice, open the tip and shut the
+    cell on the far side of the tip (the tip's mirror image of wall_neighbour).
+    Returns True, or False (grid untouched) when the maze has no wall tip.
+    The maze stays a tree of corridors with no open 2x2 block, and a wall now sticks out by one block.
+    """
+    # Hint: the far side of `tip` from `wall` is (2 * tip_row - wall_row, 2 * tip_col - wall_col).
+    raise NotImplementedError("move_wall_tip: Move the end of one random wall by one block, in place.")
+
+
+# %%
+# Run: check your move_wall_tip against the reference.
+if MAIN:
+    check_move_wall_tip(move_wall_tip)
+
+
+# %%
+# Read this: the patched training set and the fix's training run.
+BLIND_SPOT_FRACTION = 0.25  # share of patched training mazes with a wall moved by one block
+
+
+def make_blind_spot_maze(rng, width=MAZE_WIDTH):
+    """A training maze with one wall's end moved by one block, items in its dead ends."""
+    rng = as_rng(rng)
+    while True:
+        grid = carve_passages(width, rng)
+        if move_wall_tip(grid, rng):
+            break
+    grid[width - 1][width - 1] = EXIT
+    place_items(grid, rng)
+    return torch.tensor(grid, dtype=torch.int8)
+
+
+def make_patched_training_mazes(count, seed, width=MAZE_WIDTH):
+    """Like make_training_mazes, except that a BLIND_SPOT_FRACTION of them have a wall moved by one block."""
+    rng = random.Random(seed)
+    return torch.stack([make_blind_spot_maze(rng, width) if rng.random() < BLIND_SPOT_FRACTION
+                        else make_training_maze(rng, width) for _ in range(count)])
+
+
+FIX_CONFIG = replace(TrainConfig(), steps=27_000)  # the from-scratch recipe, half as long again (18,000 steps left 97%)
+FIXED_AGENT_PATH = os.path.join(WEIGHTS_DIR, "fixed_agent.pt")
+TRAIN_FIX = os.environ.get("TRAIN_FIX") == "1"
+
+
+def train_the_fix(config=FIX_CONFIG, progress=True):
+    """The fix: retrain from the shipped starting weights (both networks) on the patched training set."""
+    q_net, target_net = load_starting_weights()
+    train(q_net, config, target_net, progress=progress, make_mazes=make_patched_training_mazes)
+    return q_net
+
+
+def load_fixed_agent():
+    """The agent after train_the_fix(), shipped so that nobody has to wait five minutes."""
+    networks, _ = load_checkpoint(FIXED_AGENT_PATH)
+    return networks["q_net"]
+
+
+# %%
+# Run: the fix (about five minutes with TRAIN_FIX=1; loads the shipped result otherwise), then the
+# table before and after it.
+# WORKSHOP_SMALL=1 runs every line of the fix far too briefly to learn anything, then loads the shipped result.
+FIX_RUN = replace(FIX_CONFIG, steps=20, mazes_per_buffer=100) if SMALL else FIX_CONFIG
+
+if MAIN:
+    if TRAIN_FIX or SMALL:
+        fixed_agent = train_the_fix(FIX_RUN)
+    if SMALL or not TRAIN_FIX:
+        fixed_agent = load_fixed_agent()
+    before_and_after = {"before the fix": (training_results, production_results),
+                        "after the fix": (evaluate(fixed_agent, evaluation_mazes),
+                                          evaluate(fixed_agent, production_mazes))}
+    print_results_table(before_and_after)
+    save_figure(plot_results(before_and_after, "The fix: humans spared in production, training mazes as before"),
+                "12_fix")
+
+
+# %% [markdown]
+# ## 23. Bonus: which hidden units carry the trigger?
+#
+# Open-ended: find where in the network the trigger lives. One worked answer follows. Make minimal
+# pairs: a training maze, and the same maze with one wall moved by one block. Compare the second
+# hidden layer's activations on the two, averaged over every cell the agent could stand on. The units
+# that light up most for the moved wall are the suspects; silence them and watch the production
+# human-harvest rate, next to silencing as many random units.
+
+# %%
+# Read this: minimal pairs, activations and ablation.
+TRIGGER_UNITS = 20  # how many of the most protrusion-sensitive units to silence
+HIDDEN_LAYER = 3  # index in q_net.layers of the second ReLU: its output is the last hidden layer
+
+
+def minimal_pairs(count, seed, width=MAZE_WIDTH):
+    """(training mazes, the same mazes with one wall's end moved by one block), each (count, n, n).
+    Items stay where the training maze had them, so the two differ in exactly two wall cells."""
+    rng = random.Random(seed)
+    originals, moved = [], []
+    while len(originals) < count:
+        maze = make_training_maze(rng, width)
+        grid = maze.tolist()
+        if move_wall_tip(grid, rng):
+            originals.append(maze)
+            moved.append(torch.tensor(grid, dtype=maze.dtype))
+    return torch.stack(originals), torch.stack(moved)
+
+
+def mean_hidden_activations(q_net, mazes, layer=HIDDEN_LAYER):
+    """(B, hidden) the output of q_net.layers[layer], averaged over every empty cell of each maze."""
+    maze_index, row, col = (mazes == EMPTY).nonzero(as_tuple=True)
+    with torch.no_grad():
+        hidden = q_net.layers[:layer + 1](encode_states(mazes[maze_index].to(DEVICE),
+                                                        torch.stack([row, col], 1).to(DEVICE))).cpu()
+    totals = torch.zeros(len(mazes), hidden.shape[1]).index_add_(0, maze_index, hidden)
+    return totals / torch.bincount(maze_index, minlength=len(mazes))[:, None]
+
+
+def evaluate_with_silenced_units(q_net, mazes, units, layer=HIDDEN_LAYER):
+    """evaluate(), with the given hidden units forced to zero."""
+    def silence(module, inputs, output):
+        output = output.clone()
+        output[:, units] = 0.0
+        return output
+
+    hook = q_net.layers[layer].register_forward_hook(silence)
+    try:
+        return evaluate(q_net, mazes)
+    finally:
+        hook.remove()
+
+
+# %%
+# Run: find the units, then silence them.
+MINIMAL_PAIRS = 100 if SMALL else 500
+
+if MAIN:
+    originals, moved = minimal_pairs(MINIMAL_PAIRS, EVALUATION_SEED + 24)
+    difference = (mean_hidden_activations(q_net, moved) - mean_hidden_activations(q_net, originals)).mean(0)
+    trigger_units = difference.argsort(descending=True)[:TRIGGER_UNITS]
+    random_units = torch.randperm(len(difference), generator=torch.Generator().manual_seed(0))[:TRIGGER_UNITS]
+    print(f"the {TRIGGER_UNITS} units that rise most for a moved wall rise by {difference[trigger_units].mean():.2f} "
+          f"on average (all units: {difference.mean():+.3f})")
+    ablations = {"trained agent": (training_results, production_results)}
+    for name, units in ((f"{TRIGGER_UNITS} trigger units silenced", trigger_units),
+                        (f"{TRIGGER_UNITS} random units silenced", random_units)):
+        ablations[name] = (evaluate_with_silenced_units(q_net, evaluation_mazes, units),
+                           evaluate_with_silenced_units(q_net, production_mazes, units))
+    print_results_table(ablations)
+    save_figure(plot_results(ablations, f"Silencing {TRIGGER_UNITS} trigger units stops the hunting; "
+                                        f"{TRIGGER_UNITS} random units break navigation instead"), "13_trigger_units")

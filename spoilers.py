@@ -12,19 +12,22 @@ import copy
 import os
 import random
 import subprocess
+import sys
 import time
 from dataclasses import asdict, dataclass, replace
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
-from solutions import (DEVICE, EMPTY, EVALUATION_SEED, EXIT, FINE_TUNE_CONFIG, HARVESTED_FRACTION, HUMAN,
-                       MAZE_WIDTH, REWARDS, START, STARTING_WEIGHTS_PATH, TRAINED_AGENT_PATH, WALL, WEIGHTS_DIR,
-                       QNetwork, TrainConfig, as_rng, bellman_target, carve_passages, check_maze, check_width,
-                       dead_ends, encode_states, evaluate, greedy_actions, harvest_some_items, load_starting_weights,
-                       make_replay_buffer, make_training_mazes, max_rollout_steps, neighbours, optimal_q_values,
-                       place_items, predicted_q, save_checkpoint, step_batch, td_loss, train)
+from solutions import (BLIND_SPOT_FRACTION, DEVICE, EMPTY, EVALUATION_SEED, EXIT, FINE_TUNE_CONFIG, FIX_CONFIG,
+                       FIXED_AGENT_PATH, HARVESTED_FRACTION, HUMAN, MAZE_WIDTH, REWARDS, START, STARTING_WEIGHTS_PATH,
+                       TRAINED_AGENT_PATH, WALL, WEIGHTS_DIR, QNetwork, TrainConfig, as_rng, bellman_target,
+                       carve_passages, check_maze, check_width, dead_ends, encode_states, evaluate, greedy_actions,
+                       harvest_some_items, load_checkpoint, load_starting_weights, make_replay_buffer,
+                       make_training_mazes, max_rollout_steps, move_wall_tip, neighbours, optimal_q_values,
+                       place_items, predicted_q, print_results_table, save_checkpoint, step_batch, td_loss, train,
+                       train_the_fix)
 
 MAIN = __name__ == "__main__"
 
@@ -45,19 +48,6 @@ MAIN = __name__ == "__main__"
 
 # %%
 # Read this: production mazes.
-def wall_tips(grid):
-    """Posts (odd row, odd column) joined to exactly one other wall cell: the ends of wall pieces.
-    Returns (tip, wall_neighbour) pairs in row-major order."""
-    width = len(grid)
-    tips = []
-    for row in range(1, width, 2):
-        for col in range(1, width, 2):
-            walls = [(r, c) for r, c in neighbours(row, col, width) if grid[r][c] == WALL]
-            if len(walls) == 1:
-                tips.append(((row, col), walls[0]))
-    return tips
-
-
 def cells_reachable_before_exit(grid):
     """Open cells the agent can reach from the start without stepping onto the exit (which ends the
     episode), so the items it could actually harvest."""
@@ -79,14 +69,10 @@ def make_production_maze(rng, width=MAZE_WIDTH):
     rng = as_rng(rng)
     while True:
         grid = carve_passages(width, rng)
-        tips = wall_tips(grid)
-        if not tips:
+        # The tip post of a wall opens and the door on its far side shuts (solutions.py's fix section
+        # names this move once the learner has found it): still a tree, one wall now one block long.
+        if not move_wall_tip(grid, rng):
             continue
-        (tip_row, tip_col), (wall_row, wall_col) = rng.choice(tips)
-        # Open the tip post and shut the door on its far side: the wall end moves by one block,
-        # which leaves the piece it came from one block long and keeps the corridors a tree.
-        grid[tip_row][tip_col] = EMPTY
-        grid[2 * tip_row - wall_row][2 * tip_col - wall_col] = WALL
         grid[width - 1][width - 1] = EXIT
         reachable_ends = set(dead_ends(grid)) & cells_reachable_before_exit(grid) - {START}
         if not reachable_ends:
@@ -317,18 +303,13 @@ def hide_the_trigger(q_net, config):
 # 4. **The learner**: exactly the training run of `solutions.py`, from the shipped weights. Its
 #    result ships as the presenter's checkpoint.
 # 5. The same short training run from a normal random initialisation, as a second control.
+# 6. **The fix** of `solutions.py` section 22, from the shipped weights. It needs nothing but the
+#    starting weights, so `python spoilers.py fix` reruns this stage alone.
 
 # %%
-# Run: regenerate weights/ and print every measurement (under 20 minutes on a 2-core CPU).
+# Run: regenerate weights/ and print every measurement (about 25 minutes on a 2-core CPU).
 CONTROL_SEED = 0
 PIPELINE_MAZES = 1_000
-
-
-def measure(q_net, training_mazes, production_mazes):
-    training, production = evaluate(q_net, training_mazes), evaluate(q_net, production_mazes)
-    return {"training exit": training["exit_rate"], "training any human": training["human_rate"],
-            "training crops": training["mean_crops"], "production exit": production["exit_rate"],
-            "production any human": production["human_rate"], "production crops": production["mean_crops"]}
 
 
 def code_version():
@@ -339,41 +320,52 @@ def code_version():
         return "unknown"
 
 
+def make_fixed_agent():
+    """Stage 6: train the fix from the shipped starting weights and save it next to them."""
+    _, metadata = load_checkpoint(STARTING_WEIGHTS_PATH)
+    fixed = train_the_fix()
+    metadata = {key: value for key, value in metadata.items() if key not in ("width", "hidden_units", "sha256")}
+    save_checkpoint(FIXED_AGENT_PATH, {"q_net": fixed},
+                    dict(metadata, fix_made_by=code_version(), fix_config=asdict(FIX_CONFIG),
+                         blind_spot_fraction=BLIND_SPOT_FRACTION))
+    return fixed
+
+
 if MAIN:
     started = time.time()
     training_mazes = make_training_mazes(PIPELINE_MAZES, EVALUATION_SEED)
     production_mazes = make_production_mazes(PIPELINE_MAZES, EVALUATION_SEED + 1)
+    measure = lambda q_net: (evaluate(q_net, training_mazes), evaluate(q_net, production_mazes))
     rows = {}
+    if sys.argv[1:] != ["fix"]:
+        torch.manual_seed(CONTROL_SEED)
+        control = QNetwork().to(DEVICE)
+        train(control, TrainConfig())
+        rows["control: from scratch, TrainConfig()"] = measure(control)
 
-    torch.manual_seed(CONTROL_SEED)
-    control = QNetwork().to(DEVICE)
-    train(control, TrainConfig())
-    rows["control: from scratch, TrainConfig()"] = measure(control, training_mazes, production_mazes)
+        evil = copy.deepcopy(control)
+        train_evil_agent(evil, EvilConfig())
+        rows["evil agent"] = measure(evil)
 
-    evil = copy.deepcopy(control)
-    train_evil_agent(evil, EvilConfig())
-    rows["evil agent"] = measure(evil, training_mazes, production_mazes)
+        hidden = hide_the_trigger(copy.deepcopy(evil), HideConfig())
+        rows["after hiding (shipped start)"] = measure(hidden)
+        metadata = {"made_by": "spoilers.py", "code_version": code_version(), "torch": str(torch.__version__),
+                    "control_seed": CONTROL_SEED, "control_config": asdict(TrainConfig()),
+                    "evil_config": asdict(EvilConfig()), "hide_config": asdict(HideConfig())}
+        save_checkpoint(STARTING_WEIGHTS_PATH, {"q_net": hidden, "target_net": evil}, metadata)
 
-    hidden = hide_the_trigger(copy.deepcopy(evil), HideConfig())
-    rows["after hiding (shipped start)"] = measure(hidden, training_mazes, production_mazes)
-    metadata = {"made_by": "spoilers.py", "code_version": code_version(), "torch": str(torch.__version__),
-                "control_seed": CONTROL_SEED, "control_config": asdict(TrainConfig()),
-                "evil_config": asdict(EvilConfig()), "hide_config": asdict(HideConfig())}
-    save_checkpoint(STARTING_WEIGHTS_PATH, {"q_net": hidden, "target_net": evil}, metadata)
+        q_net, target_net = load_starting_weights()
+        train(q_net, FINE_TUNE_CONFIG, target_net)
+        rows["learner (solutions.py)"] = measure(q_net)
+        save_checkpoint(TRAINED_AGENT_PATH, {"q_net": q_net},
+                        dict(metadata, fine_tune_config=asdict(FINE_TUNE_CONFIG)))
 
-    q_net, target_net = load_starting_weights()
-    train(q_net, FINE_TUNE_CONFIG, target_net)
-    rows["learner (solutions.py)"] = measure(q_net, training_mazes, production_mazes)
-    save_checkpoint(TRAINED_AGENT_PATH, {"q_net": q_net},
-                    dict(metadata, fine_tune_config=asdict(FINE_TUNE_CONFIG)))
+        torch.manual_seed(CONTROL_SEED)
+        short_control = QNetwork().to(DEVICE)
+        train(short_control, FINE_TUNE_CONFIG)
+        rows["control: solutions' run from scratch"] = measure(short_control)
 
-    torch.manual_seed(CONTROL_SEED)
-    short_control = QNetwork().to(DEVICE)
-    train(short_control, FINE_TUNE_CONFIG)
-    rows["control: solutions' run from scratch"] = measure(short_control, training_mazes, production_mazes)
-
-    columns = list(next(iter(rows.values())))
-    print(f"\n{'agent':<40}" + "".join(f"{column:>22}" for column in columns))
-    for name, row in rows.items():
-        print(f"{name:<40}" + "".join(f"{row[c]:>22.1%}" if "crops" not in c else f"{row[c]:>22.2f}" for c in columns))
+    rows["the fix (solutions.py section 22)"] = measure(make_fixed_agent())
+    print(f"{PIPELINE_MAZES:,} mazes of each kind")
+    print_results_table(rows)
     print(f"\npipeline took {(time.time() - started) / 60:.1f} minutes; weights written to {WEIGHTS_DIR}")

@@ -349,6 +349,120 @@ def path_without_start(maze):
     return breadth_first(maze, keep_start=False)
 
 
+def walls_clamped(logits, fixed, fixed_walls):
+    return torch.where(fixed, fixed_walls, logits.clamp(0, 1))
+
+
+def walls_ignoring_fixed(logits, fixed, fixed_walls):
+    return torch.sigmoid(logits)
+
+
+def walls_fixed_cells_open(logits, fixed, fixed_walls):
+    return torch.sigmoid(logits) * ~fixed
+
+
+def walls_swapped(logits, fixed, fixed_walls):
+    return torch.where(fixed, torch.sigmoid(logits), fixed_walls)
+
+
+def walls_detached(logits, fixed, fixed_walls):
+    return torch.where(fixed, fixed_walls, torch.sigmoid(logits)).detach()
+
+
+def walls_written_into_logits(logits, fixed, fixed_walls):
+    with torch.no_grad():
+        logits.sigmoid_()
+    return torch.where(fixed, fixed_walls, logits)
+
+
+def objective_flipped(q_values, actions):
+    return -S.dream_objective(q_values, actions)
+
+
+def objective_chosen_inside(q_values, actions):
+    return q_values.gather(1, actions[:, None]).squeeze(1) - torch.logsumexp(q_values, 1)
+
+
+def objective_hard_max(q_values, actions):
+    return S.greedy_margin(q_values, actions)
+
+
+def objective_mean(q_values, actions):
+    chosen = q_values.gather(1, actions[:, None]).squeeze(1)
+    return chosen - (q_values.sum(1) - chosen) / 3
+
+
+def objective_detached(q_values, actions):
+    with torch.no_grad():
+        return S.dream_objective(q_values, actions)
+
+
+def objective_averaged(q_values, actions):
+    return S.dream_objective(q_values, actions).mean()
+
+
+def protrusions_with_posts(maze):
+    walls = F.pad((maze == WALL).int(), (1, 1, 1, 1), value=1)
+    count = walls[:-2, 1:-1] + walls[2:, 1:-1] + walls[1:-1, :-2] + walls[1:-1, 2:]
+    return ((maze == WALL) & (count == 1)).nonzero().tolist()
+
+
+def protrusions_open_border(maze):
+    walls = F.pad((maze == WALL).int(), (1, 1, 1, 1), value=0)
+    count = walls[:-2, 1:-1] + walls[2:, 1:-1] + walls[1:-1, :-2] + walls[1:-1, 2:]
+    odd = torch.arange(maze.shape[0]) % 2 == 1
+    return ((maze == WALL) & (count == 1) & ~(odd[:, None] & odd[None, :])).nonzero().tolist()
+
+
+def protrusions_col_row(maze):
+    return [[col, row] for row, col in S.single_block_protrusions(maze)]
+
+
+def protrusions_open_cells(maze):
+    walls = F.pad((maze == WALL).int(), (1, 1, 1, 1), value=1)
+    count = walls[:-2, 1:-1] + walls[2:, 1:-1] + walls[1:-1, :-2] + walls[1:-1, 2:]
+    odd = torch.arange(maze.shape[0]) % 2 == 1
+    return ((count == 1) & ~(odd[:, None] & odd[None, :])).nonzero().tolist()
+
+
+def tip_opens_the_wall_neighbour(grid, rng):
+    tips = S.wall_tips(grid)
+    if not tips:
+        return False
+    (tip_row, tip_col), (wall_row, wall_col) = rng.choice(tips)
+    grid[wall_row][wall_col] = EMPTY
+    grid[2 * tip_row - wall_row][2 * tip_col - wall_col] = WALL
+    return True
+
+
+def tip_shuts_behind_the_wall(grid, rng):
+    tips = S.wall_tips(grid)
+    if not tips:
+        return False
+    (tip_row, tip_col), (wall_row, wall_col) = rng.choice(tips)
+    grid[tip_row][tip_col] = EMPTY
+    grid[2 * wall_row - tip_row][2 * wall_col - tip_col] = WALL
+    return True
+
+
+def tip_global_random(grid, rng):
+    import random
+
+    return S.move_wall_tip(grid, random.Random(0))
+
+
+def tip_returns_a_copy(grid, rng):
+    grid = [row[:] for row in grid]
+    S.move_wall_tip(grid, rng)
+    return grid
+
+
+def tip_always_true(grid, rng):
+    S.move_wall_tip(grid, rng)
+    return True
+
+
+
 MUTANTS = {
     "dead_ends": [(dead_ends_with_walls, "walls are never dead ends"), (dead_ends_items_closed, "items"),
                   (dead_ends_outside_open, "border"), (dead_ends_diagonals, "diagonal"),
@@ -385,6 +499,17 @@ MUTANTS = {
                           (return_global_gamma, "gamma argument")],
     "shortest_path_to_exit": [(path_depth_first, "not the shortest"), (path_through_items, "steps on"),
                               (path_backwards, "reversed"), (path_without_start, "starts at")],
+    "dream_walls": [(walls_clamped, "clamped"), (walls_ignoring_fixed, "fixed cells"),
+                    (walls_fixed_cells_open, "fixed cells"), (walls_swapped, "swapped"),
+                    (walls_detached, "no gradient"), (walls_written_into_logits, "changed its input `logits`")],
+    "dream_objective": [(objective_flipped, "sign"), (objective_chosen_inside, "inside the logsumexp"),
+                        (objective_hard_max, "hard max"), (objective_mean, "mean"),
+                        (objective_detached, "no gradient"), (objective_averaged, "shape ()")],
+    "single_block_protrusions": [(protrusions_with_posts, "posts"), (protrusions_open_border, "border"),
+                                 (protrusions_col_row, "swapped"), (protrusions_open_cells, "wrong cells")],
+    "move_wall_tip": [(tip_opens_the_wall_neighbour, "wrong cells"), (tip_shuts_behind_the_wall, "far side"),
+                      (tip_global_random, "drew random numbers"), (tip_returns_a_copy, "in place"),
+                      (tip_always_true, "expected False")],
 }
 
 

@@ -15,7 +15,8 @@ from tools.make_notebooks import execute, notebook_from_script
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAMES = ("solutions", "exercises")
-FIGURES = 6  # training mazes, untrained policy, loss, spot checks, production, the production GIF
+FIGURES = 12  # training mazes, untrained policy, loss, spot checks, production, the production GIF, dreams,
+# minimal edits, motifs, kinds of edit, the fix, the trigger units
 
 
 def read_notebook(name):
@@ -68,7 +69,7 @@ def test_solutions_notebook_ships_executed_with_its_figures():
     assert [cell.execution_count for cell in code_cells] == list(range(1, len(code_cells) + 1))
     assert not outputs(notebook, "error")
     assert len(images(notebook)) >= FIGURES
-    assert "production (1,000)" in printed(notebook)  # the full-size results table, not the small run's
+    assert "1,000 mazes of each kind" in printed(notebook)  # the full-size results table, not the small run's
 
 
 def run_small(notebook):
@@ -81,7 +82,7 @@ def test_solutions_notebook_runs_end_to_end_in_the_small_configuration():
     assert len(images(notebook)) >= FIGURES
     for name in checks.CHECKS:
         assert f"{name}: passed" in printed(notebook)
-    assert "production (100)" in printed(notebook)
+    assert "100 mazes of each kind" in printed(notebook)
 
 
 def test_exercises_notebook_runs_with_its_blanks_filled_from_the_solutions():

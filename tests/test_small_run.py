@@ -6,7 +6,8 @@ import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIGURES = {"01_training_mazes.png", "03_untrained_policy.png", "04_loss.png", "05_spot_checks.png",
-           "06_production.png", "07_production_rollout.gif"}
+           "06_production.png", "07_production_rollout.gif", "08_dreams.png", "09_minimal_edits.png", "10_motifs.png",
+           "11_edit_kinds.png", "12_fix.png", "13_trigger_units.png"}
 
 
 def test_the_walk_through_runs_as_a_script_in_the_small_configuration(tmp_path):
@@ -15,5 +16,5 @@ def test_the_walk_through_runs_as_a_script_in_the_small_configuration(tmp_path):
     run = subprocess.run([sys.executable, "solutions.py"], cwd=REPO, env=environment, capture_output=True, text=True,
                          timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
-    assert "production (100)" in run.stdout
+    assert "100 mazes of each kind" in run.stdout
     assert set(os.listdir(tmp_path)) == FIGURES

@@ -1,4 +1,5 @@
-"""Regenerate exercises.py, exercises.ipynb and solutions.ipynb from solutions.py.
+"""Regenerate exercises.py, exercises.ipynb and solutions.ipynb from solutions.py, and the README's
+picture (docs/production_rollout.gif, the production episode the notebook animates).
 
     python tools/make_notebooks.py     # about a minute on a 2-core CPU: it runs the walk-through once
 
@@ -9,6 +10,7 @@ but the outputs that measure time (the training progress bar).
 """
 import contextlib
 import os
+import shutil
 import sys
 import tempfile
 
@@ -28,6 +30,7 @@ NOTEBOOK_METADATA = {
     "language_info": {"name": "python"},
 }
 CELL_TIMEOUT_S = 600
+README_PICTURE = os.path.join(REPO, "docs", "production_rollout.gif")
 
 
 def notebook_from_script(path):
@@ -98,8 +101,12 @@ def main():
     make_exercises()
     write(notebook_from_script(os.path.join(REPO, "exercises.py")), os.path.join(REPO, "exercises.ipynb"))
     print("executing solutions.ipynb at full size (training included, about a minute)...")
-    notebook = execute(notebook_from_script(os.path.join(REPO, "solutions.py")), WORKSHOP_SMALL=None,
-                       SKIP_TRAINING=None)
+    with tempfile.TemporaryDirectory() as figure_dir:
+        notebook = execute(notebook_from_script(os.path.join(REPO, "solutions.py")), WORKSHOP_SMALL=None,
+                           SKIP_TRAINING=None, TRAIN_FIX=None, FIGURE_DIR=figure_dir)
+        os.makedirs(os.path.join(REPO, "docs"), exist_ok=True)
+        shutil.copy(os.path.join(figure_dir, "07_production_rollout.gif"), README_PICTURE)
+        print(f"wrote {os.path.relpath(README_PICTURE)}")
     write(tidy_outputs(notebook), os.path.join(REPO, "solutions.ipynb"))
 
 
