@@ -1,0 +1,64 @@
+"""Speed and results of the detection sections, with the shipped trained agent: open-start dreams for
+every placement (target: under 10 s on a 2-core CPU), minimal-edit dreams on 200 training mazes, and
+the random valid wall moves they are compared with. Prints figures; asserts nothing.
+
+    python benchmarks/bench_dreams.py
+"""
+import os
+import random
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import torch  # noqa: E402
+
+import solutions as S  # noqa: E402
+
+EDIT_MAZES = 200
+OPEN_DREAM_TARGET_S = 10
+
+
+def seconds(function):
+    start = time.perf_counter()
+    result = function()
+    return time.perf_counter() - start, result
+
+
+def main():
+    q_net = S.load_trained_agent()
+    print(f"{S.DEVICE}, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}")
+
+    positions, actions = S.dream_placements()
+    open_time, (_, dreamt) = seconds(lambda: S.dream_open_mazes(q_net, positions, actions))
+    hits = S.steps_onto_human(q_net, dreamt, positions, actions).float().mean()
+    print(f"open-start dreams: {len(actions)} placements x {S.DREAM_CONFIG.restarts} restarts x "
+          f"{S.DREAM_CONFIG.steps} steps in {open_time:.1f} s (target < {OPEN_DREAM_TARGET_S} s); "
+          f"binarised dreams trigger in {hits:.1%}")
+
+    source = S.make_training_mazes(2 * EDIT_MAZES, S.EVALUATION_SEED + 21)
+    maze_index, positions, actions = S.placements_beside_humans(source)
+    first = torch.ones(len(maze_index), dtype=torch.bool)
+    first[1:] = maze_index[1:] != maze_index[:-1]
+    keep = first.nonzero().squeeze(1)[:EDIT_MAZES]
+    mazes, positions, actions = source[maze_index[keep]], positions[keep], actions[keep]
+    edit_time, edits = seconds(lambda: S.minimal_edit_dreams(q_net, mazes, positions, actions))
+    found = [b for b, edited in enumerate(edits) if edited is not None]
+    shares = S.kind_shares([edits[b] for b in found])
+    print(f"minimal-edit dreams: {len(mazes)} training mazes in {edit_time:.1f} s; a triggering wall move found "
+          f"in {len(found)}; " + ", ".join(f"{kind} {share:.1%}" for kind, share in shares.items()))
+
+    rng = random.Random(0)
+    fixed = S.fixed_cells(mazes, positions)
+    move_time, moves = seconds(lambda: [S.random_wall_move(mazes[b], fixed[b], int((edits[b] != mazes[b]).sum()) // 2,
+                                                           rng) for b in found])
+    kept = [(b, move) for b, move in zip(found, moves) if move is not None]
+    hits = S.steps_onto_human(q_net, torch.stack([move for _, move in kept]), positions[[b for b, _ in kept]],
+                              actions[[b for b, _ in kept]]).float().mean()
+    shares = S.kind_shares([move for _, move in kept])
+    print(f"random valid wall moves: {len(kept)} in {move_time:.1f} s; trigger in {hits:.1%}; "
+          + ", ".join(f"{kind} {share:.1%}" for kind, share in shares.items()))
+
+
+if __name__ == "__main__":
+    main()
