@@ -7,22 +7,16 @@ the random valid wall moves they are compared with. Prints figures; asserts noth
 import os
 import random
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import torch  # noqa: E402
 
 import solutions as S  # noqa: E402
+from bench_foundation import seconds  # noqa: E402  (this folder is on sys.path when a benchmark runs)
 
 EDIT_MAZES = 200
 OPEN_DREAM_TARGET_S = 10
-
-
-def seconds(function):
-    start = time.perf_counter()
-    result = function()
-    return time.perf_counter() - start, result
 
 
 def main():
