@@ -3,7 +3,9 @@
 #
 # We train a small DQN agent to walk through 7x7 mazes, harvest crops, avoid humans and leave by the
 # exit. The reward is sensible: a human costs more than the exit is worth. In training the agent
-# behaves perfectly. Then we take it to "production" mazes and watch what it does.
+# behaves perfectly. Then we take it to "production" mazes and watch what it does. Last, we go back
+# to before the release and find the failure the way we should have: by asking the network which
+# mazes would make it harvest a human (sections 18 to 21), and then we fix it (section 22).
 #
 # Each cell's first comment says what it is for: **Read this**, **Run**, or **Exercise** (you write
 # the function; the cell after it checks yours against the reference and tells you what is wrong).
@@ -1346,9 +1348,31 @@ def dream_placements(width=MAZE_WIDTH):
     return torch.tensor([cell for cell, _ in placements]), torch.tensor([action for _, action in placements])
 
 
+def check_placements(positions, actions, width, count=None):
+    """Raise ValueError unless positions (P, 2) and actions (P,) are integer tensors (P = count, when
+    given) that keep the agent and the cell it steps to inside a width x width maze."""
+    if not (isinstance(positions, torch.Tensor) and isinstance(actions, torch.Tensor)):
+        raise ValueError("expected positions and actions as tensors")
+    if positions.dim() != 2 or positions.shape[1] != 2 or actions.shape != (len(positions),) \
+            or (count is not None and len(positions) != count):
+        expected = "P" if count is None else str(count)
+        raise ValueError(f"expected positions ({expected}, 2) and actions ({expected},), got {tuple(positions.shape)} "
+                         f"and {tuple(actions.shape)}")
+    if positions.dtype.is_floating_point or actions.dtype.is_floating_point:
+        raise ValueError(f"expected integer positions and actions, got {positions.dtype} and {actions.dtype}")
+    if len(actions) and (actions.min() < 0 or actions.max() > 3):
+        raise ValueError(f"actions are 0 to 3 ({', '.join(ACTION_NAMES)}), got values from {actions.min().item()} "
+                         f"to {actions.max().item()}")
+    targets = positions.cpu() + ACTION_MOVES[actions.cpu()]
+    for name, cells in (("agent", positions.cpu()), ("cell stepped into", targets)):
+        if ((cells < 0) | (cells >= width)).any():
+            raise ValueError(f"every {name} must lie inside the {width}x{width} maze, got {cells.tolist()}")
+
+
 def open_mazes_with_a_human(positions, actions, width=MAZE_WIDTH):
     """(P, n, n) mazes with no walls at all: a human one step from each agent in the direction of its
     action, and the exit."""
+    check_placements(positions, actions, width)
     humans = positions + ACTION_MOVES[actions]
     mazes = torch.full((len(positions), width, width), EMPTY, dtype=torch.int8)
     mazes[torch.arange(len(positions)), humans[:, 0], humans[:, 1]] = HUMAN
@@ -1646,6 +1670,9 @@ def decode_edit(q_net, maze, position, action, change, fixed, config=DREAM_CONFI
 def minimal_edit_dreams(q_net, mazes, positions, actions, config=DREAM_CONFIG):
     """For each real maze with the agent beside a human: the smallest valid wall move that sends the
     agent onto the human (a maze), or None. Gradient ascent proposes, decode_edit disposes."""
+    if mazes.dim() != 3 or mazes.shape[1:] != (q_net.width, q_net.width):
+        raise ValueError(f"expected mazes (B, {q_net.width}, {q_net.width}) for this network, got {tuple(mazes.shape)}")
+    check_placements(positions, actions, q_net.width, count=len(mazes))
     start_walls = (mazes == WALL).float()
 
     def penalty(walls):

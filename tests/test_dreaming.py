@@ -256,3 +256,16 @@ def test_silencing_the_trigger_units_stops_the_hunting(trained_agent):
     silenced = S.evaluate_with_silenced_units(trained_agent, production, units)["human_rate"]
     assert before >= 0.8 and silenced <= 0.2
     assert S.evaluate(trained_agent, production)["human_rate"] == before  # the hook is gone
+
+
+def test_bad_placements_get_a_clear_error(trained_agent):
+    mazes = S.make_training_mazes(2, seed=17)
+    with pytest.raises(ValueError, match=r"positions \(2, 2\) and actions \(2,\)"):
+        S.minimal_edit_dreams(trained_agent, mazes, torch.tensor([[0, 1]]), torch.tensor([S.RIGHT]))
+    with pytest.raises(ValueError, match="inside the 7x7 maze"):
+        S.dream_open_mazes(trained_agent, torch.tensor([[0, 6]]), torch.tensor([S.RIGHT]))
+    with pytest.raises(ValueError, match="actions are 0 to 3"):
+        S.dream_open_mazes(trained_agent, torch.tensor([[2, 2]]), torch.tensor([4]))
+    with pytest.raises(ValueError, match=r"mazes \(B, 7, 7\)"):
+        S.minimal_edit_dreams(trained_agent, S.make_training_mazes(2, seed=17, width=5), torch.tensor([[0, 1]] * 2),
+                              torch.tensor([S.RIGHT] * 2))
