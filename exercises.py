@@ -1525,7 +1525,8 @@ if MAIN:
 #   so a dream moves walls rather than adding or removing them.
 #
 # Gradient ascent proposes which cells to change (the ones whose wall strength moved most); a small
-# search over those candidates picks the valid edit that wins by the largest margin per changed cell.
+# search over those candidates picks the valid edit whose margin for "onto the human", minus a cost
+# per changed cell, is largest.
 
 # %%
 # Read this: what counts as a valid maze, and the decoder from a dream to a wall move.
@@ -1968,7 +1969,10 @@ if MAIN:
 # pairs: a training maze, and the same maze with one wall moved by one block. Compare the second
 # hidden layer's activations on the two, averaged over every cell the agent could stand on. The units
 # that light up most for the moved wall are the suspects; silence them and watch the production
-# human-harvest rate, next to silencing as many random units.
+# human-harvest rate, next to silencing as many random units. Further questions to chase on your
+# own: which input cells feed those units most (follow their weights back through the first layer)?
+# Do the same units light up in the open-start dreams of section 18? Is this a "hunt" circuit, or a
+# "this is a production maze" detector that the rest of the network reads?
 
 # %%
 # Read this: minimal pairs, activations and ablation.
