@@ -1479,6 +1479,16 @@ def placements_beside_humans(mazes):
     return maze_index[order], positions[order], actions[order]
 
 
+def one_placement_per_maze(mazes, count):
+    """The first placement beside a human in each maze that has one, for at most `count` mazes:
+    (mazes (M, n, n), positions (M, 2), actions (M,))."""
+    maze_index, positions, actions = placements_beside_humans(mazes)
+    first_in_maze = torch.ones(len(maze_index), dtype=torch.bool)
+    first_in_maze[1:] = maze_index[1:] != maze_index[:-1]
+    keep = first_in_maze.nonzero().squeeze(1)[:count]
+    return mazes[maze_index[keep]], positions[keep], actions[keep]
+
+
 def placement_keys(positions, actions, width=MAZE_WIDTH):
     """One integer per (agent cell, action), to match placements across sets."""
     return (positions[:, 0] * width + positions[:, 1]) * 4 + actions
@@ -1637,12 +1647,8 @@ def plot_edits(q_net, mazes, edited, positions):
 EDIT_DREAM_MAZES = 24 if SMALL else 200
 
 if MAIN:
-    edit_source = make_training_mazes(2 * EDIT_DREAM_MAZES, EVALUATION_SEED + 21)
-    maze_index, edit_positions, edit_actions = placements_beside_humans(edit_source)
-    first_in_maze = torch.ones(len(maze_index), dtype=torch.bool)
-    first_in_maze[1:] = maze_index[1:] != maze_index[:-1]
-    keep = first_in_maze.nonzero().squeeze(1)[:EDIT_DREAM_MAZES]
-    edit_mazes, edit_positions, edit_actions = edit_source[maze_index[keep]], edit_positions[keep], edit_actions[keep]
+    edit_mazes, edit_positions, edit_actions = one_placement_per_maze(
+        make_training_mazes(2 * EDIT_DREAM_MAZES, EVALUATION_SEED + 21), EDIT_DREAM_MAZES)
     edits = minimal_edit_dreams(q_net, edit_mazes, edit_positions, edit_actions)
     found = [b for b, edited in enumerate(edits) if edited is not None]
     edited_mazes = torch.stack([edits[b] for b in found])

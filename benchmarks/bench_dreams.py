@@ -30,12 +30,8 @@ def main():
           f"{S.DREAM_CONFIG.steps} steps in {open_time:.1f} s (target < {OPEN_DREAM_TARGET_S} s); "
           f"binarised dreams trigger in {hits:.1%}")
 
-    source = S.make_training_mazes(2 * EDIT_MAZES, S.EVALUATION_SEED + 21)
-    maze_index, positions, actions = S.placements_beside_humans(source)
-    first = torch.ones(len(maze_index), dtype=torch.bool)
-    first[1:] = maze_index[1:] != maze_index[:-1]
-    keep = first.nonzero().squeeze(1)[:EDIT_MAZES]
-    mazes, positions, actions = source[maze_index[keep]], positions[keep], actions[keep]
+    mazes, positions, actions = S.one_placement_per_maze(S.make_training_mazes(2 * EDIT_MAZES, S.EVALUATION_SEED + 21),
+                                                         EDIT_MAZES)
     edit_time, edits = seconds(lambda: S.minimal_edit_dreams(q_net, mazes, positions, actions))
     found = [b for b, edited in enumerate(edits) if edited is not None]
     shares = S.kind_shares([edits[b] for b in found])

@@ -158,12 +158,7 @@ def test_open_start_dreams_are_real_triggers_and_real_placements_are_not(trained
 
 @pytest.fixture(scope="module")
 def minimal_edits(trained_agent):
-    mazes = S.make_training_mazes(60, seed=10)
-    maze_index, positions, actions = S.placements_beside_humans(mazes)
-    first = torch.ones(len(maze_index), dtype=torch.bool)
-    first[1:] = maze_index[1:] != maze_index[:-1]
-    keep = first.nonzero().squeeze(1)[:30]
-    mazes, positions, actions = mazes[maze_index[keep]], positions[keep], actions[keep]
+    mazes, positions, actions = S.one_placement_per_maze(S.make_training_mazes(60, seed=10), 30)
     return mazes, positions, actions, S.minimal_edit_dreams(trained_agent, mazes, positions, actions)
 
 
