@@ -2,29 +2,43 @@
 
 After each exercise, `exercises.py` (and `solutions.py`) calls its check, e.g.
 `check_bellman_target(bellman_target)`. The check runs your function and the reference in
-`solutions.py` on chosen and seeded random inputs, and prints either "passed" or what went wrong:
-on which input, what was expected, what your function gave, and a hint for the usual mistake.
-It returns True or False. A NotImplementedError (an exercise not written yet) is not caught.
+`solutions.py` on chosen and seeded inputs, and prints either "passed" or what went wrong: on which
+input, what was expected, what your function gave, which line of yours raised (if one did), and a
+hint for the usual mistake. It returns True or False, and gives the same verdict every time.
+
+Whatever your function does, the check reports it instead of crashing: an exception anywhere (in your
+code, or when the check uses your result, e.g. in backward()), a wrong type, a changed input,
+different results for the same input. It works on copies, so nothing your function does can spoil the
+check's own inputs. Only an exercise not written yet stops the walk-through, with its
+NotImplementedError, and says how to go on without it: `use_reference("<name>")` (defined at the top
+of the walk-through) puts the reference version in its place for every later cell.
 
 Grade a whole file, one line per exercise (passed / failed / not yet):
 
     python checks.py                  # grades exercises.py
     python checks.py exercises.ipynb  # or your notebook, or any copy: python checks.py path/to/file.py
 
+The grader runs the file cell by cell: a cell that does not run (a syntax error, say) is reported
+by its number and first line, and every other exercise is still graded.
+
 Adding an exercise: mark its body in solutions.py (`# BEGIN exercise <name>` ... `# END exercise
 <name>`, a `# Hint:` comment above), write `@exercise("<name>") def check_<name>(<name>): ...` here
 (raise a Diagnosis for each problem it finds, and call the learner's function through `call`), call
-the check in the cell after the exercise, add wrong versions to tests/test_checks.py, and run
-`python tools/make_notebooks.py`.
+the check in the cell after the exercise, add wrong versions and correct variants to
+tests/test_checks.py, and run `python tools/make_notebooks.py`.
 """
+import contextlib
 import copy
+import linecache
 import math
+import operator
 import os
 import random
+import re
 import sys
 import traceback
 import types
-from dataclasses import fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass
 
 import torch
 import torch.nn.functional as F
@@ -63,45 +77,164 @@ class Diagnosis(Exception):
 CHECKS = {}  # exercise name -> its check, in the order of the walk-through
 
 
-def exercise(name):
+def exercise(name, uses=()):
     """Register the decorated `check_<name>(function)` body, which raises a Diagnosis on the first
-    problem it finds, as the check of exercise `name`: a function that prints and returns the verdict."""
+    problem it finds, as the check of exercise `name`: a function that prints and returns the verdict.
+    `uses`: earlier exercises that the learner's function calls. Each must pass its own check first,
+    so that a mistake there is reported there, not blamed on this exercise."""
 
     def register(find_problem):
         def check(function):
-            diagnosis = diagnose(find_problem, function)
+            try:
+                diagnosis = diagnose(find_problem, function, uses)
+            except NotImplementedError as error:  # a blank: the walk-through stops here, and says how to go on
+                blank = blank_exercise(error)
+                raise NotImplementedError(f"{error} (not written yet: write it and run its cell again, or go on "
+                                          f"with the reference version: use_reference(\"{blank}\"))") from None
             if diagnosis is None:
                 print(f"{name}: passed")
                 return True
             print(f"{name}: failed: {diagnosis.problem}")
-            for line in diagnosis.details():
+            for line in diagnosis.details() + [stuck_hint(name)]:
                 print("  " + line.replace("\n", "\n    "))
             return False
 
         check.__name__ = check.__qualname__ = find_problem.__name__
         check.__doc__ = find_problem.__doc__
-        check.find_problem = find_problem
+        check.find_problem, check.uses = find_problem, uses
         CHECKS[name] = check
         return check
 
     return register
 
 
-def diagnose(find_problem, function):
-    """The Diagnosis of `function`, or None if it passes. Seeded, and leaves the caller's random state alone."""
+def stuck_hint(name):
+    return f"stuck? use_reference(\"{name}\") in a new cell: every later cell then runs the reference version"
+
+
+def blank_exercise(error):
+    """The exercise whose blank raised `error` (blanks raise NotImplementedError("<name>: <task>")), or None."""
+    if not isinstance(error, NotImplementedError):
+        return None
+    name = str(error).split(":")[0]
+    return name if name in CHECKS else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the learner's code: seeded, on copies, every exception turned into a Diagnosis
+
+
+# What the running check last handed to the learner's function: the input's description and the hints
+# for that call's exceptions. An exception raised later, e.g. in backward() on the result, names them too.
+ATTEMPT = {}
+
+
+def diagnose(find_problem, function, uses=()):
+    """The Diagnosis of `function`, or None if it passes. Every exception raised while checking, in the
+    learner's code or in the check's use of its result, becomes a Diagnosis; only the NotImplementedError
+    of a blank exercise goes through. Seeded, and leaves the caller's random state alone. If it fails and
+    one of the exercises it `uses` fails its own check, the diagnosis says so instead."""
     if not callable(function):
         return Diagnosis(f"expected a function, got {type(function).__name__}")
-    with torch.random.fork_rng(devices=[]):
+    ATTEMPT.clear()
+    with random_state_kept():
         try:
             find_problem(function)
-        except Diagnosis as diagnosis:
-            return diagnosis
-    return None
+            return None
+        except Diagnosis as found:
+            diagnosis = found
+        except (Exception, SystemExit) as error:  # exit() in the learner's code must not end the grader
+            if blank_exercise(error):
+                raise
+            diagnosis = crash_diagnosis(error, function)
+    for used in uses:  # the learner's own version, as the learner's function calls it
+        helper = getattr(function, "__globals__", {}).get(used)
+        if callable(helper) and diagnose(CHECKS[used].find_problem, helper, CHECKS[used].uses) is not None:
+            return Diagnosis(f"calls your {used}, which does not pass its own check yet",
+                             hint=f"run the check cell after {used} to see what is wrong there, or go on with "
+                                  f"use_reference(\"{used}\")")
+    return diagnosis
+
+
+@contextlib.contextmanager
+def random_state_kept():
+    """Restore torch's, Python's (and numpy's, if loaded) random state afterwards."""
+    python_state = random.getstate()
+    numpy = sys.modules.get("numpy")
+    numpy_state = numpy.random.get_state() if numpy else None
+    with torch.random.fork_rng(devices=[]):
+        try:
+            yield
+        finally:
+            random.setstate(python_state)
+            if numpy:
+                numpy.random.set_state(numpy_state)
+
+
+def seed_everything(seed):
+    torch.manual_seed(seed)
+    random.seed(seed)
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed(seed)
+
+
+def call(function, inputs, on, may_change=(), change_hints=None, error_hints=None, unique=True, random_hint=None):
+    """function(*inputs.values()), run as the walk-through would run it, but so that nothing it does can
+    spoil the check:
+    - on fresh copies of the inputs, except those named in `may_change` (the check reads what the
+      function did to them) and tensors that require grad (the check reads their .grad). A change to
+      any other input is a Diagnosis (`change_hints`: input name -> hint).
+    - twice, under two seeds. Where the right answer is `unique`, two different results mean the
+      function draws random numbers (`random_hint` says what to do instead).
+    Exceptions go on to `diagnose`, which reports them on this input; `error_hints` maps a piece of an
+    exception's message to a hint, ahead of the general EXCEPTION_HINTS."""
+    ATTEMPT.update(on=on, error_hints=error_hints or {})
+    before = {name: fresh_copy(value) for name, value in inputs.items() if name not in may_change}
+    runs = []
+    for seed in (1, 0):  # the second run is the one the check reads, and the only one given its objects
+        given = {name: value if seed == 0 and (name in may_change or needs_grad(value)) else fresh_copy(value)
+                 for name, value in inputs.items()}
+        seed_everything(seed)
+        runs.append((function(*given.values()), given))
+    (first, first_given), (result, given) = runs
+    for name, saved in before.items():
+        if not same(saved, given[name]):
+            raise Diagnosis(f"changed its input `{name}`", on=on, hint=(change_hints or {}).get(
+                name, "work on a copy (.clone(), list(...)) or build a new result instead of writing into the input"))
+    if unique and comparable(result) and not (
+            same(first, result) and all(same(first_given[name], given[name]) for name in may_change)):
+        raise Diagnosis("gave two different results for the same input", on=on, expected=show(first), got=show(result),
+                        hint=random_hint or "the result must depend on the inputs alone: no torch.rand, "
+                                            "random.random, sampling or shuffling here")
+    return result
+
+
+def fresh_copy(value):
+    if isinstance(value, torch.Tensor):  # deepcopy refuses tensors that are not leaves of the autograd graph
+        return value.detach().clone().requires_grad_(value.requires_grad)
+    return copy.deepcopy(value)
+
+
+def needs_grad(value):
+    return isinstance(value, torch.Tensor) and value.requires_grad
 
 
 # Hints for exceptions whose message alone would leave a learner guessing.
 EXCEPTION_HINTS = (
-    ("leaf Variable that requires grad", "an in-place change to a network's weights needs torch.no_grad()"),
+    ("leaf Variable that requires grad", "an in-place operation (x[...] = ..., or a method ending in _) on a "
+                                         "tensor that requires grad: build a new tensor instead"),
+    ("modified by an inplace operation", "an in-place write (x[...] = ..., or a method ending in _) changed a "
+                                         "tensor that the gradient still needs: build a new tensor instead "
+                                         "(torch.where, masked_fill without the _)"),
+    ("does not require grad and does not have a grad_fn", "no gradient reaches this value: no torch.no_grad(), "
+                                                          ".detach() or .item() on the way to it"),
+    ("backward through the graph a second time", "each backward() needs a graph of its own: compute the value "
+                                                 "again, from the current tensors, before every backward()"),
+    ("can't optimize a non-leaf Tensor", "an optimiser moves leaf tensors: x.clone().requires_grad_(True), not a "
+                                         "tensor computed from one"),
+    ("Can't call numpy() on Tensor that requires grad", "call .detach() first"),
+    ("Boolean value of Tensor with more than one", "an `if`, `and`, `or` or `not` on a tensor of several values: "
+                                                   "use torch.where, &, |, ~, .any() or .all()"),
     ("Index tensor must have the same number of dimensions", "gather needs an index shaped like its "
                                                              "input minus one axis: actions[:, None] is (B, 1)"),
     ("mat1 and mat2 shapes cannot be multiplied", "the network takes (B, state_size) float states"),
@@ -111,52 +244,93 @@ EXCEPTION_HINTS = (
 )
 
 
-def call(function, inputs, on, may_change=(), change_hints=None):
-    """function(*inputs.values()): any exception but NotImplementedError becomes a Diagnosis that
-    points at the learner's line, and so does a change to an input not named in `may_change`."""
-    before = {name: copy.deepcopy(value) for name, value in inputs.items() if name not in may_change}
-    try:
-        result = function(*inputs.values())
-    except NotImplementedError:
-        raise
-    except Exception as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else ""
-        hint = next((hint for pattern, hint in EXCEPTION_HINTS if pattern in str(error)), None)
-        raise Diagnosis(f"raised {type(error).__name__}: {shorten(message)}", on=on, hint=hint,
-                        where=learner_line(error, function)) from None
-    for name, saved in before.items():
-        if not same(saved, inputs[name]):
-            hint = (change_hints or {}).get(name, "work on a copy (.clone(), list(...)) or build a new result "
-                                                  "instead of writing into the input")
-            raise Diagnosis(f"changed its input `{name}`", on=on, hint=hint)
-    return result
+def crash_diagnosis(error, function):
+    """The Diagnosis of an exception met while checking `function`, on the input it was last given."""
+    text = str(error).strip()
+    message = shorten(text.splitlines()[0]) if text else ""
+    hints = list(ATTEMPT.get("error_hints", {}).items()) + list(EXCEPTION_HINTS)
+    hint = next((hint for pattern, hint in hints if pattern in text), None)
+    where = learner_line(error, function)
+    if where:
+        return Diagnosis(f"raised {type(error).__name__}: {message}", on=ATTEMPT.get("on"), hint=hint, where=where)
+    return Diagnosis(f"{type(error).__name__} when the check used your result: {message}", on=ATTEMPT.get("on"),
+                     hint=hint, where=check_line(error))
+
+
+# The code files of the cells of a notebook being graded: their frames are the learner's.
+LEARNER_CELLS = set()
+
+
+def is_kernel_cell(filename):
+    """Whether `filename` names the code of a Jupyter cell (ipykernel's temporary files, or older IPython's)."""
+    return "ipykernel_" in filename or filename.startswith("<ipython-input")
 
 
 def learner_line(error, function):
-    """'line N: code' of the deepest frame of the traceback in the learner's file, if any."""
-    code = getattr(function, "__code__", None)
+    """Where in the learner's code `error` was raised: the deepest of its frames in the learner's file or
+    notebook cells, as 'line N of ... (in NAME): code'; None if it was raised outside the learner's code."""
+    own_file = getattr(getattr(function, "__code__", None), "co_filename", None)
     frames = [frame for frame in traceback.extract_tb(error.__traceback__)
-              if code is not None and frame.filename == code.co_filename]
+              if frame.filename == own_file or frame.filename in LEARNER_CELLS or is_kernel_cell(frame.filename)]
     if not frames:
         return None
     frame = frames[-1]
-    where = f"line {frame.lineno} of {os.path.basename(frame.filename)}"
-    return f"{where}: {frame.line}" if frame.line else where
+    # A comprehension runs as a frame of its own ("<listcomp>"): name the function around it.
+    name = next((f.name for f in reversed(frames) if not f.name.startswith("<")), frame.name)
+    if is_kernel_cell(frame.filename):
+        place = f"line {frame.lineno} of your cell that defines {name}"
+    else:
+        place = f"line {frame.lineno} of {os.path.basename(frame.filename)} (in {name})"
+    return f"{place}: {frame.line}" if frame.line else place
+
+
+def check_line(error):
+    """The check's own line that met `error`, for an exception raised outside the learner's code."""
+    here = os.path.abspath(__file__)
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if os.path.abspath(frame.filename) == here]
+    return f"the check ran `{frames[-1].line}` on your result" if frames and frames[-1].line else None
 
 
 def same(a, b):
-    """Equal values, looking inside tensors, networks, lists, dicts and dataclasses."""
+    """Equal values, looking inside tensors (NaN equals NaN), networks, random generators, lists, dicts and
+    dataclasses."""
     if isinstance(a, torch.Tensor):
-        return isinstance(b, torch.Tensor) and a.shape == b.shape and a.dtype == b.dtype and torch.equal(a, b)
+        if not (isinstance(b, torch.Tensor) and a.shape == b.shape and a.dtype == b.dtype):
+            return False
+        a, b = a.detach(), b.detach()
+        return torch.equal(a, b) or (a.is_floating_point() and torch.allclose(a, b, rtol=0, atol=0, equal_nan=True))
     if isinstance(a, nn.Module):
-        return same(a.state_dict(), b.state_dict())
+        return isinstance(b, nn.Module) and same(a.state_dict(), b.state_dict())
+    if isinstance(a, random.Random):
+        return isinstance(b, random.Random) and a.getstate() == b.getstate()
+    if isinstance(a, torch.Generator):
+        return isinstance(b, torch.Generator) and torch.equal(a.get_state(), b.get_state())
     if isinstance(a, dict):
         return isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, (list, tuple)):
         return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
     if is_dataclass(a) and not isinstance(a, type):
-        return all(same(getattr(a, f.name), getattr(b, f.name)) for f in fields(a))
-    return a == b
+        return type(a) is type(b) and all(same(getattr(a, f.name), getattr(b, f.name)) for f in fields(a))
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    try:
+        return bool(a == b)
+    except Exception:  # e.g. an array of several values: not the same as far as we can tell
+        return False
+
+
+def comparable(value):
+    """Whether `same` compares such a value by its contents (for anything else, == may be identity)."""
+    if isinstance(value, (torch.Tensor, nn.Module, random.Random, torch.Generator, int, float, complex, str, bytes,
+                          type(None))):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(comparable(item) for item in value)
+    if isinstance(value, dict):
+        return all(comparable(item) for item in value.values())
+    if is_dataclass(value) and not isinstance(value, type):
+        return all(comparable(getattr(value, f.name)) for f in fields(value))
+    return False
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,9 +361,10 @@ def kind(dtype):
     return "float" if dtype.is_floating_point else "integer"
 
 
-def expect_tensor(got, expected, on, what="the result", shape_hints=None, kind_hint=None):
+def expect_tensor(got, expected, on, what="the result", shape_hints=None, kind_hint=None, dtype_reason=None):
     """Raise a Diagnosis unless `got` is a tensor shaped like `expected`, of the same kind (float,
-    integer or bool). `shape_hints` maps a wrong shape (a tuple) to its usual cause."""
+    integer or bool), or of exactly its dtype where `dtype_reason` says what another dtype would break.
+    `shape_hints` maps a wrong shape (a tuple) to its usual cause."""
     if not isinstance(got, torch.Tensor):
         raise Diagnosis(f"{what} is a {type(got).__name__}, expected a tensor", on=on, expected=show(expected),
                         got=show(got), hint="return the tensor itself, not .item(), .tolist() or a tuple")
@@ -200,6 +375,8 @@ def expect_tensor(got, expected, on, what="the result", shape_hints=None, kind_h
     if kind(got.dtype) != kind(expected.dtype):
         raise Diagnosis(f"{what} has dtype {got.dtype}, expected a {kind(expected.dtype)} tensor", on=on,
                         expected=show(expected), got=show(got), hint=kind_hint)
+    if dtype_reason and got.dtype != expected.dtype:
+        raise Diagnosis(f"{what} has dtype {got.dtype}, expected {expected.dtype}", on=on, hint=dtype_reason)
 
 
 TOLERANCE = 1e-4  # float32 arithmetic done in another order differs by far less
@@ -223,17 +400,51 @@ def close(got, expected):
 
 def recognise(got, expected, mistakes, on, problem="wrong values", hint=None):
     """Raise a Diagnosis unless `got` equals `expected`. `mistakes`: (problem, hint, what that mistake
-    would give, or None where it does not apply) triples: if `got` equals one, the diagnosis names it."""
+    would give, or None where it does not apply) triples. The diagnosis names a mistake only if `got`
+    equals what that one mistake gives and no other: a hint that belongs to another mistake misleads."""
     if close(got, expected):
         return
-    for mistake_problem, mistake_hint, mistaken in mistakes:
-        if mistaken is not None and close(got, mistaken):
-            raise Diagnosis(mistake_problem, on=on, expected=show(expected), got=show(got), hint=mistake_hint)
+    matches = [(mistake_problem, mistake_hint) for mistake_problem, mistake_hint, mistaken in mistakes
+               if mistaken is not None and close(got, mistaken)]
+    if len({mistake_problem for mistake_problem, _ in matches}) == 1:
+        problem, hint = matches[0]
     raise Diagnosis(problem, on=on, expected=show(expected), got=show(got), hint=hint)
 
 
+def the_mistake(mistakes, matches):
+    """The one (problem, hint, rule) of `mistakes` whose rule `matches`, or None if none or several do."""
+    found = [mistake for mistake in mistakes if matches(mistake[2])]
+    return found[0] if len(found) == 1 else None
+
+
 def maze_text(maze):
-    return "\n" + reference.maze_to_text(torch.as_tensor(maze, dtype=torch.int8))
+    """A maze (a tensor or a list of lists), one row a line as in maze_to_text, on a new line. It draws
+    whatever it is given, '?' for a code that is no cell code: the check shows the learner's mazes too."""
+    try:
+        rows = maze.tolist() if isinstance(maze, torch.Tensor) else maze
+        return "\n" + "\n".join("".join(reference.TEXT_OF_CELL.get(code, "?") for code in row) for row in rows)
+    except TypeError:  # not a grid at all
+        return show(maze)
+
+
+def as_cells(got, on, expected, reason):
+    """`got` as a list of (row, col) tuples of ints; a Diagnosis unless it is a list (or tuple) of pairs of
+    integers. `reason`: what breaks later in the walk-through if it is something else."""
+    def is_integer(x):
+        return not isinstance(x, bool) and hasattr(x, "__index__") and getattr(x, "ndim", 0) == 0
+
+    if isinstance(got, (list, tuple)):
+        bad = next((cell for cell in got if not (isinstance(cell, (list, tuple)) and len(cell) == 2
+                                                 and all(is_integer(x) for x in cell))), None)
+        if bad is None:
+            return [tuple(operator.index(x) for x in cell) for cell in got]
+        what = f"a {type(got).__name__} holding {shorten(repr(bad), 60)}"
+    elif isinstance(got, torch.Tensor):
+        what = f"a tensor of shape {tuple(got.shape)}"
+    else:
+        what = f"a {type(got).__name__}"
+    raise Diagnosis(f"returned {what}, expected a list of (row, col) pairs of integers", on=on,
+                    expected=show(expected), got=show(got), hint=reason)
 
 
 def training_mazes(count, seed, width):
@@ -831,7 +1042,9 @@ def check_sync_target(sync_target):
         start = [param.detach().clone() for param in target_net.parameters()]
         online = [param.detach().clone() for param in q_net.parameters()]
         call(sync_target, {"target_net": target_net, "q_net": q_net, "tau": tau}, on, may_change=("target_net",),
-             change_hints={"q_net": "the target follows the online network: change target_net, leave q_net alone"})
+             change_hints={"q_net": "the target follows the online network: change target_net, leave q_net alone"},
+             error_hints={"leaf Variable that requires grad": "an in-place change to a network's weights needs "
+                                                              "torch.no_grad() around it"})
         got = [param.detach() for param in target_net.parameters()]
         expected = [t + tau * (q - t) for t, q in zip(start, online)]
         if all(close(g, e) for g, e in zip(got, expected)):
@@ -1154,20 +1367,78 @@ def maze_text_of_grid(grid):
 # Grading a whole file
 
 
-def load_learner_module(path):
-    """Import the learner's script or notebook without running its walk-through (MAIN is False on import)."""
-    if path.endswith(".ipynb"):
-        import jupytext  # only a notebook needs turning back into a script
+@dataclass
+class Cell:
+    """One cell of a learner's script or notebook."""
 
-        source = jupytext.writes(jupytext.read(path), fmt="py:percent")
-    else:
-        with open(path) as file:
-            source = file.read()
+    source: str  # its code; a script's cell is padded with blank lines, so that line numbers stay the file's
+    filename: str  # the name its code runs under, as tracebacks show it
+    description: str  # how to find it: its number or line, and its first line
+    defines: list  # the functions it defines at the top level, read from its text (so even if it does not compile)
+
+
+def learner_cells(path):
+    """The code cells of a notebook, or of a percent-format script (cells start at `# %%` lines)."""
+    if path.endswith(".ipynb"):
+        import nbformat  # only a notebook needs it
+
+        cells = []
+        for number, cell in enumerate(nbformat.read(path, as_version=4).cells, 1):
+            if cell.cell_type != "code" or cell.source.lstrip().startswith("%%"):  # a cell magic is not Python
+                continue
+            # Line magics and shell escapes (%cd, !git clone on Colab) are IPython's: leave them out, as jupytext does.
+            source = "\n".join("# " + line if line.lstrip().startswith(("%", "!")) else line
+                               for line in cell.source.splitlines())
+            filename = f"{path}, cell {number}"
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # for tracebacks
+            LEARNER_CELLS.add(filename)
+            cells.append(Cell(source, filename, f"cell {number} ({first_line(source)})", defined_functions(source)))
+        return cells
+    with open(path) as file:
+        lines = file.read().splitlines(keepends=True)
+    starts = [0] + [index for index, line in enumerate(lines) if index and line.startswith("# %%")]
+    cells = []
+    for start, end in zip(starts, starts[1:] + [len(lines)]):
+        source = "".join(lines[start:end])
+        cells.append(Cell("\n" * start + source, path, f"the cell at line {start + 1} ({first_line(source)})",
+                          defined_functions(source)))
+    return cells
+
+
+def first_line(source):
+    line = next((line.strip() for line in source.splitlines() if line.strip() and not line.startswith("# %%")), "")
+    return shorten(line, 70)
+
+
+def defined_functions(source):
+    return re.findall(r"^def (\w+)\(", source, re.MULTILINE)
+
+
+def cell_error(error, cell):
+    """What went wrong in a cell that does not run, with the line (of the file, or of the notebook cell)."""
+    if isinstance(error, SyntaxError):
+        text = f": {error.text.strip()}" if error.text and error.text.strip() else ""
+        return f"{type(error).__name__} at line {error.lineno}: {error.msg}{text}"
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if frame.filename == cell.filename]
+    at = f" at line {frames[-1].lineno}" if frames else ""
+    message = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"{type(error).__name__}{at}: {shorten(message)}"
+
+
+def load_learner_module(path):
+    """Run the learner's script or notebook as a module, cell by cell, without its walk-through (MAIN is
+    False there). A cell that does not run is skipped and listed in the module's __broken_cells__ as
+    (Cell, what went wrong): one broken cell never hides the exercises of the others."""
     name = "graded_" + os.path.splitext(os.path.basename(path))[0]
     module = types.ModuleType(name)
     module.__file__ = path
+    module.__broken_cells__ = []
     sys.modules[name] = module  # dataclasses look their module up while the file runs
-    exec(compile(source, path, "exec"), module.__dict__)
+    for cell in learner_cells(path):
+        try:
+            exec(compile(cell.source, cell.filename, "exec"), module.__dict__)
+        except (Exception, SystemExit) as error:
+            module.__broken_cells__.append((cell, cell_error(error, cell)))
     return module
 
 
@@ -1177,12 +1448,17 @@ def grade(module):
     for name, check in CHECKS.items():
         function = getattr(module, name, None)
         if function is None:
-            rows.append((name, "failed", f"no function named {name}"))
+            broken = [f"{cell.description} does not run: {error}" for cell, error in module.__broken_cells__
+                      if name in cell.defines]
+            rows.append((name, "failed", broken[0] if broken else f"no function named {name}"))
+            continue
+        if function is getattr(reference, name):
+            rows.append((name, "not yet", "uses the reference version (use_reference)"))
             continue
         try:
-            diagnosis = diagnose(check.find_problem, function)
+            diagnosis = diagnose(check.find_problem, function, check.uses)
         except NotImplementedError as error:
-            blocker = str(error).split(":")[0]
+            blocker = blank_exercise(error)
             rows.append((name, "not yet", "" if blocker == name else f"waits for {blocker}"))
             continue
         rows.append((name, "passed", "") if diagnosis is None else (name, "failed", diagnosis.problem))
@@ -1192,11 +1468,8 @@ def grade(module):
 def main(path):
     if not os.path.exists(path):
         sys.exit(f"no file {path}: pass the path of your exercises file (.py or .ipynb)")
-    try:
-        module = load_learner_module(path)
-    except Exception as error:
-        sys.exit(f"{path} does not import, so nothing can be graded: {type(error).__name__}: {error}")
     torch.set_num_threads(1)  # the checks use tiny tensors; more threads only spin
+    module = load_learner_module(path)
     rows = grade(module)
     width = max(len(name) for name in CHECKS) + 2
     print(f"Grading {os.path.relpath(path)} against solutions.py\n")
@@ -1205,6 +1478,10 @@ def main(path):
         print(f"{name:<{width}}{status}{': ' + reason if reason else ''}")
     counts = {status: sum(row[1] == status for row in rows) for status in ("passed", "failed", "not yet")}
     print(f"\n{counts['passed']} of {len(rows)} passed, {counts['failed']} failed, {counts['not yet']} not yet")
+    if module.__broken_cells__:
+        print("\nCells that do not run (what they define is missing above):")
+        for cell, error in module.__broken_cells__:
+            print(f"  {cell.description}: {error}")
     print("Run the check cell after an exercise for the full diagnosis (input, expected, got, hint).")
     return 0 if counts["passed"] == len(rows) else 1
 

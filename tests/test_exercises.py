@@ -69,7 +69,8 @@ def test_running_exercises_py_untouched_stops_at_the_first_exercise(tmp_path, ex
                          timeout=120)
     assert run.returncode != 0
     last_line = run.stderr.strip().splitlines()[-1]
-    assert last_line == f"NotImplementedError: {exercises[0].name}: {exercises[0].task}"
+    assert last_line.startswith(f"NotImplementedError: {exercises[0].name}: {exercises[0].task}")
+    assert last_line.endswith(f'use_reference("{exercises[0].name}"))')
 
 
 FUNCTION = '''def shout(text):
@@ -115,6 +116,7 @@ def test_grading_solutions_py_passes_everything(capsys):
 def test_grading_the_untouched_exercises_says_not_yet_everywhere(name):
     module = checks.load_learner_module(os.path.join(REPO, name))
     assert checks.grade(module) == [(name, "not yet", "") for name in checks.CHECKS]
+    assert module.__broken_cells__ == []
 
 
 def test_grading_a_notebook_sees_the_learners_cells(tmp_path, exercises):
@@ -155,8 +157,43 @@ def test_grading_a_half_done_file(tmp_path, capsys, exercises):
     assert f"1 of {len(checks.CHECKS)} passed, 1 failed, {len(checks.CHECKS) - 2} not yet" in out
 
 
-def test_grading_reports_a_file_that_does_not_import(tmp_path):
+def test_grading_a_file_with_a_syntax_error_still_prints_the_whole_table(tmp_path, capsys, exercises):
+    source = read("exercises.py").replace(exercises[0].blank(), "    return [\n")
     path = tmp_path / "broken.py"
-    path.write_text("def dead_ends(grid):\n    return [\n")
-    with pytest.raises(SystemExit, match="does not import"):
-        checks.main(str(path))
+    path.write_text(source)
+    assert checks.main(str(path)) == 1
+    out = capsys.readouterr().out
+    line = source.splitlines().index("    return [") + 1
+    assert re.search(rf"dead_ends +failed: the cell at line \d+ \(# Exercise.*\) does not run: SyntaxError at line "
+                     rf"{line}: '\[' was never closed", out), out
+    assert f"0 of {len(checks.CHECKS)} passed, 1 failed, {len(checks.CHECKS) - 1} not yet" in out
+    assert "Traceback" not in out
+
+
+def notebook_with(replacements, tmp_path):
+    """exercises.ipynb with some of its cells' text replaced, saved as a learner's copy: its path."""
+    notebook = nbformat.read(os.path.join(REPO, "exercises.ipynb"), as_version=4)
+    for cell in notebook.cells:
+        for old, new in replacements.items():
+            cell.source = cell.source.replace(old, new)
+    path = tmp_path / "my_exercises.ipynb"
+    nbformat.write(notebook, str(path))
+    return str(path)
+
+
+def test_grading_a_notebook_names_the_cell_of_a_syntax_error(tmp_path, capsys, exercises):
+    path = notebook_with({exercises[0].blank(): "    return [(r, c) for r in range(len(grid)"}, tmp_path)
+    assert checks.main(path) == 1
+    out = capsys.readouterr().out
+    number = next(number for number, cell in enumerate(nbformat.read(path, as_version=4).cells, 1)
+                  if "def dead_ends(" in cell.source)
+    assert re.search(rf"dead_ends +failed: cell {number} \(# Exercise.*\) does not run: SyntaxError at line \d+", out)
+
+
+def test_an_error_in_a_notebook_cell_is_reported_by_its_cell_and_function(tmp_path, exercises):
+    wrong_body = "    return [(r, c) for r in range(len(grid)) for c in range(len(grid)) if grid[r, c] != WALL]"
+    module = checks.load_learner_module(notebook_with({exercises[0].blank(): wrong_body}, tmp_path))
+    diagnosis = checks.diagnose(checks.check_dead_ends.find_problem, module.dead_ends)
+    assert diagnosis.problem == "raised TypeError: list indices must be integers or slices, not tuple"
+    assert re.fullmatch(r"line \d+ of my_exercises\.ipynb, cell \d+ \(in dead_ends\): "
+                        + re.escape(wrong_body.strip()), diagnosis.where)
