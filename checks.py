@@ -493,15 +493,32 @@ ITEMS_MAZE = reference.maze_from_text("""
 # 2. Dead ends
 
 
-# Dead ends of every kind: empty ones on the border, a crop, cells whose only open neighbour is an
-# item, the exit; and a wall, (1, 2), with exactly one open neighbour.
+# Dead ends of every kind: empty ones on the border, a crop, the exit; (2, 4), whose two open
+# neighbours are items; a wall, (1, 2), with exactly one open neighbour; and (0, 3), open but walled in
+# on the border, with no open neighbour at all (one, if the outside counted as open). Each usual
+# mistake gives a different answer here.
 DEAD_ENDS_MAZE = reference.maze_from_text("""
-    ..#C.
-    .####
+    ..#.#
+    .###C
     ...H.
     ##.##
     ....E
 """)
+
+# (problem, hint, the arguments of dead_ends_by_rule that make this mistake)
+DEAD_END_MISTAKES = (
+    ("listed walls too", "walls are never dead ends: only open cells (anything but WALL) count",
+     dict(skip_walls=False)),
+    ("treats items and the exit as walls", "items and the exit are open cells too: only WALL blocks",
+     dict(open_codes=(EMPTY,))),
+    ("treats the outside of the maze as open", "beyond the border there are only walls: count only the "
+                                               "neighbours inside the maze, which neighbours() gives",
+     dict(outside_open=True)),
+    ("skips the border rows and columns", "cells on the border can be dead ends too: loop over every row and "
+                                          "column, 0 to n - 1 (neighbours() leaves out what lies beyond)",
+     dict(skip_border=True)),
+    ("counts diagonal neighbours", "only the 4 neighbours up, down, left and right count", dict(diagonals=True)),
+    ("(column, row) pairs instead of (row, column)", "grid[row][col]: the row comes first", dict(transposed=True)))
 
 
 @exercise("dead_ends")
@@ -511,51 +528,49 @@ def check_dead_ends(dead_ends):
     for seed in (3, 11):
         maze = reference.make_training_maze(seed, width=7)
         cases.append((f"training maze {seed}" + maze_text(maze), maze.tolist()))
-    for on, grid in cases:
+    answers = [as_cells(call(dead_ends, {"grid": grid}, on), on, reference.dead_ends(grid),
+                        "place_items walks the list as `for r, c in dead_ends(grid)` and looks each cell up as "
+                        "grid[r][c]: return a list of (row, col) pairs")
+               for on, grid in cases]
+    for (on, grid), got in zip(cases, answers):
         expected = reference.dead_ends(grid)
-        got = call(dead_ends, {"grid": grid}, on)
-        if not isinstance(got, (list, tuple)) or not all(isinstance(cell, (list, tuple)) and len(cell) == 2
-                                                         for cell in got):
-            raise Diagnosis(f"returned {shorten(repr(got), 80)}, expected a list of (row, col) pairs", on=on,
-                            expected=expected, got=show(got))
-        got = [tuple(cell) for cell in got]
         if got == expected:
             continue
         if sorted(got) == sorted(expected):
             raise Diagnosis("the right cells in the wrong order", on=on, expected=expected, got=got,
-                            hint="row-major order: loop over rows, and within a row over columns")
-        mistakes = (
-            ("listed walls too", "walls are never dead ends: only open cells (anything but WALL) count",
-             dict(skip_walls=False)),
-            ("treats items and the exit as walls", "items and the exit are open cells too: only WALL blocks",
-             dict(open_codes=(EMPTY,))),
-            ("treats the outside of the maze as open", "beyond the border there are only walls",
-             dict(outside_open=True)),
-            ("counts diagonal neighbours", "only the 4 neighbours up, down, left and right count",
-             dict(diagonals=True)),
-            ("(column, row) pairs instead of (row, column)", "grid[row][col]: the row comes first",
-             dict(transposed=True)))
-        for problem, hint, rule in mistakes:
-            if sorted(got) == sorted(dead_ends_by_rule(grid, **rule)):
-                raise Diagnosis(problem, on=on, expected=expected, got=got, hint=hint)
+                            hint="row-major order: loop over rows, and within a row over columns (place_items "
+                                 "draws crop or human for each dead end in this order)")
+        # A mistake is named only if it gives exactly the learner's answer on every case, and no other does.
+        mistake = the_mistake(DEAD_END_MISTAKES, lambda rule: all(
+            sorted(answer) == sorted(dead_ends_by_rule(case_grid, **rule))
+            for answer, (_, case_grid) in zip(answers, cases)))
+        if mistake:
+            raise Diagnosis(mistake[0], on=on, expected=expected, got=got, hint=mistake[1])
         extra = [cell for cell in got if cell not in expected]
         missed = [cell for cell in expected if cell not in got]
+        width = len(grid)
+        if missed and not extra and all(min(cell) == 0 or max(cell) == width - 1 for cell in missed):
+            raise Diagnosis(f"missed the dead ends on the border: {missed}", on=on, expected=expected, got=got,
+                            hint="cells on the border can be dead ends too: loop over every row and column, 0 to "
+                                 "n - 1; beyond the border there are only walls")
         raise Diagnosis(f"listed {extra[0]}, which is not a dead end" if extra else f"missed the dead end {missed[0]}",
                         on=on, expected=expected, got=got,
-                        hint="a dead end is an open cell (not WALL) with exactly one open neighbour")
+                        hint="a dead end is an open cell (not WALL) with exactly one open neighbour among the 4 "
+                             "up, down, left and right")
 
 
 def dead_ends_by_rule(grid, skip_walls=True, open_codes=(EMPTY, CROP, HUMAN, EXIT), outside_open=False,
-                      diagonals=False, transposed=False):
+                      skip_border=False, diagonals=False, transposed=False):
     """The dead ends under a (possibly mistaken) rule, to recognise the usual mistakes by their output."""
     width = len(grid)
     steps = [(-1, 0), (1, 0), (0, -1), (0, 1)] + ([(-1, -1), (-1, 1), (1, -1), (1, 1)] if diagonals else [])
+    inner = range(1, width - 1) if skip_border else range(width)
 
     def is_open(row, col):
         inside = 0 <= row < width and 0 <= col < width
         return grid[row][col] in open_codes if inside else outside_open
 
-    cells = [(row, col) for row in range(width) for col in range(width)
+    cells = [(row, col) for row in inner for col in inner
              if (grid[row][col] != WALL or not skip_walls)
              and sum(is_open(row + d_row, col + d_col) for d_row, d_col in steps) == 1]
     return [(col, row) for row, col in cells] if transposed else cells
@@ -656,10 +671,13 @@ def check_look_up_steps(look_up_steps):
             raise Diagnosis(f"returned a {type(got).__name__} without {', '.join(missing)}", on=on,
                             hint="return Step(next_mazes, next_positions, rewards, terminals)")
         index_hint = "read each table of outcome at [maze_index, row, col, actions]"
-        for name, table in (("positions", outcome.next_positions), ("rewards", outcome.rewards),
-                            ("terminals", outcome.terminals)):
+        kind_hints = {"positions": "cells are integer (row, col) pairs, as in outcome.next_positions",
+                      "rewards": "rewards are floats, as in outcome.rewards",
+                      "terminals": "terminals must be bool, as in outcome.terminals: the Bellman target's "
+                                   "~terminals is bitwise not on integers (-1 and -2, not False and True)"}
+        for name in ("positions", "rewards", "terminals"):
             got_value, expected_value = getattr(got, name), getattr(expected, name)
-            expect_tensor(got_value, expected_value, on, f"Step.{name}", shape_hints={
+            expect_tensor(got_value, expected_value, on, f"Step.{name}", kind_hint=kind_hints[name], shape_hints={
                 (len(mazes),) + tuple(expected_value.shape[1:]): "one entry per step: index with maze_index"})
             wrong = wrong_rows(got_value, expected_value)
             if wrong:
@@ -668,20 +686,28 @@ def check_look_up_steps(look_up_steps):
                                 on=with_maze(on, mazes, maze_index, i), expected=show(expected_value[i]),
                                 got=show(got_value[i]), hint=index_hint)
         expect_tensor(got.mazes, expected.mazes, on, "Step.mazes", shape_hints={
-            tuple(mazes.shape): "one maze per step: start from mazes[maze_index]"})
+            tuple(mazes.shape): "one maze per step: start from mazes[maze_index]"},
+                      kind_hint="mazes hold integer cell codes, like the input mazes")
         wrong = wrong_rows(got.mazes, expected.mazes)
         if not wrong:
             continue
         i = wrong[0]
         step = describe_step(mazes, maze_index, positions, actions, i)
+        destination = tuple(expected.positions[i].tolist())
         if close(got.mazes, harvested_by_maze_index(mazes, maze_index, expected)):
             problem, hint = ("emptied the harvested cells in the wrong rows", "row i of mazes[maze_index] is the "
                              "maze of step i: index it with torch.arange(S), not with maze_index again")
         elif torch.equal(got.mazes[i].long(), mazes[maze_index[i]].long()):
-            problem, hint = (f"the item at {tuple(expected.positions[i].tolist())} was not harvested at {step}",
+            problem, hint = (f"the item at {destination} was not harvested at {step}",
                              "where outcome.harvests is True, the cell the agent moves onto becomes EMPTY")
         else:
-            problem, hint = f"the maze after {step} is wrong", "only a harvested cell changes, and it becomes EMPTY"
+            row, col = differs(got.mazes[i], expected.mazes[i]).nonzero()[0].tolist()
+            got_code, expected_code = got.mazes[i, row, col].item(), expected.mazes[i, row, col].item()
+            problem = (f"after {step}, cell {(row, col)} is {CODE_NAMES.get(got_code, f'code {got_code}')}, "
+                       f"expected {CODE_NAMES.get(expected_code, f'code {expected_code}')}")
+            hint = ("only a harvested item (a crop or a human, where outcome.harvests is True) becomes EMPTY: the "
+                    "exit, and the cell of a plain move, stay as they were" if (row, col) == destination else
+                    "only the cell the agent moves onto can change")
         raise Diagnosis(problem, on=with_maze(on, mazes, maze_index, i), expected=maze_text(expected.mazes[i]),
                         got=maze_text(got.mazes[i]), hint=hint)
 
@@ -1024,7 +1050,10 @@ def check_td_loss(td_loss):
                             ("absolute error (L1) instead of Huber", "Huber is quadratic, error^2 / 2, below 1",
                              error.abs().mean()),
                             ("the sum over the batch instead of the mean",
-                             "take the mean: the loss should not grow with the batch size", huber.sum())])
+                             "take the mean: the loss should not grow with the batch size", huber.sum()),
+                            ("the quadratic part is error^2, not error^2 / 2",
+                             "below an error of 1, Huber is error^2 / 2: the two pieces then meet smoothly at 1",
+                             torch.where(error.abs() < 1, error ** 2, error.abs() - 0.5).mean())])
         got.backward()
         expected_gradient = torch.autograd.grad(reference.td_loss(predicted, target), predicted)[0]
         if not close(predicted.grad, expected_gradient):
@@ -1086,12 +1115,13 @@ def check_discounted_return(discounted_return):
         inputs = {"rewards": rewards} if gamma is None else {"rewards": rewards, "gamma": gamma}
         expected = reference.discounted_return(*inputs.values())
         got = call(discounted_return, inputs, on, change_hints={
-            "rewards": "read the list without changing it (no pop, reverse or sort in place)"})
-        try:
-            float(got)
-        except (TypeError, ValueError):
+            "rewards": "read the list without changing it (no pop, reverse or sort in place)"},
+                   error_hints={"": "an episode with no steps has a return of 0: start the sum from 0"} if not rewards
+                   else None)
+        if not is_number(got):
             raise Diagnosis(f"returned a {type(got).__name__}, expected a number", on=on, expected=expected,
-                            got=show(got), hint="add up the discounted rewards into one number") from None
+                            got=show(got), hint="add up the discounted rewards into one number: section 16 prints "
+                                                "returns with {:.2f} and compares two of them with >")
         gamma = GAMMA if gamma is None else gamma
         recognise(got, expected, on=on, hint="sum over t of gamma**t * rewards[t]",
                   mistakes=[("the first reward is discounted too (off by one)",
@@ -1102,6 +1132,13 @@ def check_discounted_return(discounted_return):
                              sum(r * gamma ** t for t, r in enumerate(reversed(rewards)))),
                             ("ignores the gamma argument", "use the gamma passed in, not the global GAMMA",
                              sum(r * GAMMA ** t for t, r in enumerate(rewards)))])
+
+
+def is_number(value):
+    """A real number, or a tensor holding exactly one."""
+    if isinstance(value, torch.Tensor):
+        return value.numel() == 1 and not value.is_complex()
+    return isinstance(value, (int, float)) or type(value).__name__.startswith(("float", "int"))  # numpy's too
 
 
 LOOPED_MAZE = reference.maze_from_text("""
@@ -1131,12 +1168,14 @@ def check_shortest_path_to_exit(shortest_path_to_exit):
         cases.append((f"training maze {seed}" + maze_text(maze), maze))
     for on, maze in cases:
         expected = reference.shortest_path_to_exit(maze)
-        got = call(shortest_path_to_exit, {"maze": maze}, on)
-        if not isinstance(got, (list, tuple)) or not got or not all(
-                isinstance(cell, (list, tuple)) and len(cell) == 2 for cell in got):
-            raise Diagnosis(f"returned {shorten(repr(got), 80)}, expected a list of (row, col) cells", on=on,
-                            expected=expected)
-        got = [tuple(int(x) for x in cell) for cell in got]
+        got = call(shortest_path_to_exit, {"maze": maze}, on, unique=False,  # any shortest walk is right
+                   change_hints={"maze": "keep what you have visited in a dict or set of your own (came_from): "
+                                         "writing into the maze changes it for whoever called you"})
+        got = as_cells(got, on, expected, "path_rewards walks the path pair by pair and asks `here != there` of "
+                                          "each pair of cells, which a tensor cannot answer: return a list")
+        if not got:
+            raise Diagnosis("returned an empty path", on=on, expected=expected, got=got,
+                            hint="the walk starts at START and ends at the exit, both included")
         raise_on_invalid_path(got, expected, maze, on)
 
 
@@ -1151,7 +1190,8 @@ def raise_on_invalid_path(path, expected, maze, on):
                         hint="walking came_from back from the exit gives the path backwards: reverse it"
                         if reversed_path else "start the walk at START, (0, 0), and include it")
     if path[-1] != exit_cell:
-        raise Diagnosis(f"the path ends at {path[-1]}, not at the exit {exit_cell}", on=on, expected=expected, got=path)
+        raise Diagnosis(f"the path ends at {path[-1]}, not at the exit {exit_cell}", on=on, expected=expected, got=path,
+                        hint="the walk ends on the exit, included: walk came_from back from the exit cell itself")
     for here, there in zip(path, path[1:]):
         if abs(here[0] - there[0]) + abs(here[1] - there[1]) != 1:
             raise Diagnosis(f"{here} and then {there} are not neighbours", on=on, expected=expected, got=path,
@@ -1161,7 +1201,8 @@ def raise_on_invalid_path(path, expected, maze, on):
             raise Diagnosis(f"the path leaves the maze at {cell}", on=on, expected=expected, got=path)
         code = maze[cell].item()
         if code == WALL:
-            raise Diagnosis(f"the path walks through the wall at {cell}", on=on, expected=expected, got=path)
+            raise Diagnosis(f"the path walks through the wall at {cell}", on=on, expected=expected, got=path,
+                            hint="queue a neighbour only if it is EMPTY or the exit: maze[cell] tells")
         if code in (CROP, HUMAN):
             raise Diagnosis(f"the path steps on {CODE_NAMES[code]} at {cell}", on=on, expected=expected, got=path,
                             hint="only EMPTY cells and the exit are allowed: crops and humans block the way")
@@ -1184,8 +1225,12 @@ def check_dream_walls(dream_walls):
     leaf = logits.clone().requires_grad_(True)
     expected = reference.dream_walls(logits, fixed, fixed_walls)
     got = call(dream_walls, {"logits": leaf, "fixed": fixed, "fixed_walls": fixed_walls}, on,
-               change_hints={"logits": "build a new tensor: the optimiser owns the logits"})
-    expect_tensor(got, expected, on, shape_hints={(3, 25): "keep the (B, n, n) shape"})
+               change_hints={"logits": "build a new tensor: the optimiser owns the logits"},
+               error_hints={"leaf Variable that requires grad": "torch.sigmoid(logits), not logits.sigmoid_(): the "
+                                                                "logits belong to the optimiser; build a new tensor"})
+    expect_tensor(got, expected, on, shape_hints={(3, 25): "keep the (B, n, n) shape"},
+                  dtype_reason="optimise_walls feeds these walls to the network, whose weights are float32: a "
+                               "float64 input makes it raise. Keep the logits' dtype (no .double())")
     if close(got, torch.where(fixed, torch.sigmoid(logits), fixed_walls)):
         raise Diagnosis("free cells and fixed cells are swapped", on=on, expected=show(expected[0]), got=show(got[0]),
                         hint="torch.where(fixed, fixed_walls, sigmoid(logits)): where the condition holds, the "
@@ -1203,7 +1248,10 @@ def check_dream_walls(dream_walls):
                          "a clamp has no gradient outside [0, 1]: use torch.sigmoid(logits)",
                          logits.clamp(0, 1)[free]),
                         ("free cells are 1 - sigmoid(logits)", "a large logit means a wall: sigmoid(logits)",
-                         (1 - torch.sigmoid(logits))[free])])
+                         (1 - torch.sigmoid(logits))[free]),
+                        ("free cells are rounded to 0 or 1",
+                         "rounding has no gradient: sigmoid(logits) is a dial that gradient ascent can turn",
+                         (logits > 0).float()[free])])
     if not got.requires_grad:
         raise Diagnosis("no gradient reaches the logits", on=on,
                         hint="no torch.no_grad(), .detach() or .item() here: gradient ascent moves the logits "
@@ -1229,11 +1277,17 @@ def check_dream_objective(dream_objective):
     for on, q_values, actions in cases:
         leaf = q_values.clone().requires_grad_(True)
         expected = reference.dream_objective(q_values, actions)
-        got = call(dream_objective, {"q_values": leaf, "actions": actions}, on)
+        got = call(dream_objective, {"q_values": leaf, "actions": actions}, on, error_hints={
+            "leaf Variable that requires grad": "this writes into q_values in place (masked_fill_, or q_values[...] = "
+                                                "...), the network's output that the gradient flows back through: "
+                                                "masked_fill, without the _, returns a new tensor",
+            "must match the size of tensor": "two terms of different lengths: each must be (B,), one number per state "
+                                             "(a logsumexp over the actions is dim=1; dim=0 runs over the batch)"})
         batch = len(actions)
         expect_tensor(got, expected, on, shape_hints={
             (batch, 4): "one number per state: the chosen action's Q minus the logsumexp of the others",
-            (batch, 1): "squeeze the last axis: (B,)", (): "one number per state, not their mean"})
+            (batch, 1): "squeeze the last axis: (B,)", (): "one number per state, not their mean",
+            (4,): "the logsumexp runs over the actions, dim=1; dim=0 is the batch"})
         chosen = q_values.gather(1, actions[:, None]).squeeze(1)
         others = q_values.masked_fill(F.one_hot(actions, 4).bool(), float("-inf"))
         recognise(got, expected, on=on, hint="Q[a] - torch.logsumexp(Q with a masked to -inf, dim=1)",
@@ -1247,10 +1301,7 @@ def check_dream_objective(dream_objective):
                              chosen - others.max(1).values),
                             ("the mean of the other actions instead of their logsumexp",
                              "a mean lets one strong rival hide behind two weak ones: use torch.logsumexp",
-                             chosen - (q_values.sum(1) - chosen) / 3),
-                            ("the logsumexp runs over the batch axis",
-                             "logsumexp over the actions: dim=1", chosen - torch.logsumexp(others, 0)
-                             if batch == 4 else None)])
+                             chosen - (q_values.sum(1) - chosen) / 3)])
         if not got.requires_grad:
             raise Diagnosis("no gradient flows back to the Q-values", on=on,
                             hint="no torch.no_grad(), .detach() or .item(): the dream climbs this objective's gradient")
@@ -1280,41 +1331,66 @@ def protrusion_cases():
               for seed in range(3))]
 
 
+# (problem, hint, the arguments of protrusions_by_rule that make this mistake)
+PROTRUSION_MISTAKES = (
+    ("rows and columns are swapped", "nonzero() gives (row, col) pairs already", dict(transposed=True)),
+    ("posts are counted too", "a wall ending on a post (odd row and odd column) is a normal two-block wall end: "
+                              "leave posts out", dict(leave_out_posts=False)),
+    ("the border does not count as wall", "pad with value=1: a wall against the border is attached to it",
+     dict(border_is_wall=False)),
+    ("diagonal neighbours are counted too", "only the 4 neighbours up, down, left and right: a wall that touches "
+                                            "another only at a corner is not attached to it", dict(diagonals=True)),
+    ("open cells are listed too", "only wall cells stick out: keep (maze == WALL) in the condition",
+     dict(walls_only=False)),
+)
+
+
 @exercise("single_block_protrusions")
 def check_single_block_protrusions(single_block_protrusions):
     """Two hand-made 5x5 mazes, a training maze, and three 7x7 mazes with a wall moved by one block."""
-    for on, maze in protrusion_cases():
-        on = f"{on}:{maze_text(maze)}"
-        expected = reference.single_block_protrusions(maze)
-        got = call(single_block_protrusions, {"maze": maze}, on)
-        try:
-            cells = sorted(tuple(int(x) for x in cell) for cell in got)
-        except (TypeError, ValueError):
-            raise Diagnosis(f"returned {type(got).__name__} {shorten(repr(got))}, expected a list of [row, col] pairs",
-                            on=on, expected=show(expected), hint="finish with (...).nonzero().tolist()") from None
-        want = sorted(tuple(cell) for cell in expected)
-        if cells == want:
+    cases = [(f"{on}:{maze_text(maze)}", maze) for on, maze in protrusion_cases()]
+    answers = [sorted(as_cells(call(single_block_protrusions, {"maze": maze}, on), on,
+                               reference.single_block_protrusions(maze),
+                               "edit_kind asks `if single_block_protrusions(maze):`, which a tensor of several "
+                               "cells cannot answer: finish with .tolist()"))
+               for on, maze in cases]
+    for (on, maze), got in zip(cases, answers):
+        expected = sorted(tuple(cell) for cell in reference.single_block_protrusions(maze))
+        if got == expected:
             continue
-        swapped = sorted((col, row) for row, col in want)
-        walls = F.pad((maze == WALL).int(), (1, 1, 1, 1), value=1)
-        inner = F.pad((maze == WALL).int(), (1, 1, 1, 1), value=0)
-        def ends(padded):
-            count = padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
-            return (maze == WALL) & (count == 1)
-        odd = torch.arange(maze.shape[0]) % 2 == 1
-        posts = odd[:, None] & odd[None, :]
-        as_list = lambda mask: sorted(tuple(cell) for cell in mask.nonzero().tolist())
-        mistakes = [("rows and columns are swapped", "nonzero() gives (row, col) pairs already", swapped),
-                    ("posts are counted too", "a wall ending on a post (odd row and odd column) is a normal "
-                                              "two-block wall end: leave posts out", as_list(ends(walls))),
-                    ("the border does not count as wall", "pad with value=1: a wall against the border is "
-                                                          "attached to it", as_list(ends(inner) & ~posts))]
-        for problem, hint, mistaken in mistakes:
-            if cells == mistaken and cells != want:
-                raise Diagnosis(problem, on=on, expected=show(want), got=show(cells), hint=hint)
-        raise Diagnosis("wrong cells", on=on, expected=show(want), got=show(cells),
-                        hint="wall cells with exactly one wall neighbour (up, down, left, right; the border is wall) "
-                             "that are not posts")
+        # A mistake is named only if it gives exactly the learner's answer on every maze, and no other does.
+        mistake = the_mistake(PROTRUSION_MISTAKES, lambda rule: all(
+            answer == protrusions_by_rule(case_maze, **rule) for answer, (_, case_maze) in zip(answers, cases)))
+        if mistake:
+            raise Diagnosis(mistake[0], on=on, expected=show(expected), got=show(got), hint=mistake[1])
+        extra = [cell for cell in got if cell not in expected]
+        missed = [cell for cell in expected if cell not in got]
+        raise Diagnosis(f"listed {extra[0]}, which does not stick out by a single block" if extra else
+                        f"missed {missed[0]}, which sticks out by a single block", on=on, expected=show(expected),
+                        got=show(got), hint="wall cells with exactly one wall neighbour (up, down, left, right; the "
+                                            "border is wall) that are not posts")
+
+
+def protrusions_by_rule(maze, border_is_wall=True, leave_out_posts=True, diagonals=False, walls_only=True,
+                        transposed=False):
+    """The sorted protrusions under a (possibly mistaken) rule, to recognise the usual mistakes by their output."""
+    width = maze.shape[0]
+    walls = F.pad((maze == WALL).int(), (1, 1, 1, 1), value=int(border_is_wall))
+    steps = [(-1, 0), (1, 0), (0, -1), (0, 1)] + ([(-1, -1), (-1, 1), (1, -1), (1, 1)] if diagonals else [])
+    count = sum(walls[1 + d_row:1 + d_row + width, 1 + d_col:1 + d_col + width] for d_row, d_col in steps)
+    odd = torch.arange(width) % 2 == 1
+    posts = odd[:, None] & odd[None, :]
+    cells = (count == 1) & ((maze == WALL) if walls_only else True) & (~posts if leave_out_posts else True)
+    return sorted((col, row) if transposed else (row, col) for row, col in cells.nonzero().tolist())
+
+
+def truth_value(got):
+    """True or False for an answer that means one (a bool, 0 or 1, numpy's or torch's), else None."""
+    if isinstance(got, torch.Tensor):
+        return bool(got) if got.numel() == 1 and not got.is_floating_point() and got.item() in (0, 1) else None
+    if isinstance(got, bool) or type(got).__name__ == "bool_":  # numpy's bool
+        return bool(got)
+    return bool(got) if isinstance(got, int) and got in (0, 1) else None
 
 
 @exercise("move_wall_tip")
@@ -1322,45 +1398,57 @@ def check_move_wall_tip(move_wall_tip):
     """Freshly carved 5x5 and 7x7 grids with seeded random.Random, and an all-wall grid (no tips)."""
     cases = [(f"carve_passages({width}, random.Random({seed})), then random.Random({seed + 100})", width, seed)
              for width, seed in ((5, 23), (7, 24), (7, 25))]
+    pick_hint = ("pick the (tip, wall_neighbour) pair with rng.choice(wall_tips(grid)), once, with the rng passed "
+                 "in: shuffling, sampling or the random module pick another")
     for on, width, seed in cases:
         grid = reference.carve_passages(width, random.Random(seed))
         expected_grid = [row[:] for row in grid]
         expected_rng, rng = random.Random(seed + 100), random.Random(seed + 100)
         reference.move_wall_tip(expected_grid, expected_rng)  # moves a tip: these grids all have some
         learner_grid = [row[:] for row in grid]
-        on = on + maze_text_of_grid(grid)
-        got = call(move_wall_tip, {"grid": learner_grid, "rng": rng}, on, may_change=("grid", "rng"))
-        if got is not True:
-            raise Diagnosis(f"returned {shorten(repr(got))}, expected True", on=on,
-                            hint="change the grid in place and return True" if isinstance(got, list) else
-                            "return True once a tip has moved")
+        on = on + maze_text(grid)
+        got = call(move_wall_tip, {"grid": learner_grid, "rng": rng}, on, may_change=("grid", "rng"),
+                   random_hint=pick_hint)
+        if truth_value(got) is not True:
+            raise Diagnosis(f"returned {shorten(repr(got))}, expected True", on=on, hint=(
+                "change the grid in place and return True: make_blind_spot_maze asks `if move_wall_tip(grid, rng):` "
+                "and goes on with its own grid" if isinstance(got, list) else
+                "return True once a tip has moved: make_blind_spot_maze asks `if move_wall_tip(grid, rng):`"))
         if learner_grid == grid:
             raise Diagnosis("the grid was not changed in place", on=on,
                             hint="write into `grid` itself: grid[row][col] = EMPTY / WALL")
+        if learner_grid != expected_grid:
+            picked = random.Random(seed + 100).choice(reference.wall_tips(grid))[0]
+            moved = [tip for tip, wall in reference.wall_tips(grid) if learner_grid == moved_tip(grid, tip, wall)]
+            if moved:
+                raise Diagnosis(f"moved the tip at {moved[0]}, but rng.choice(wall_tips(grid)) picks the tip at "
+                                f"{picked}", on=on, expected=maze_text(expected_grid), got=maze_text(learner_grid),
+                                hint=pick_hint)
+            tip, wall = random.Random(seed + 100).choice(reference.wall_tips(grid))
+            behind_the_wall = moved_tip(grid, tip, (2 * tip[0] - wall[0], 2 * tip[1] - wall[1]))
+            hint = ("the door to shut is on the far side of the tip, (2 * tip - wall), not behind the wall"
+                    if learner_grid == behind_the_wall else
+                    "open the tip (the post) and shut the cell beyond it, on the side away from its wall neighbour")
+            raise Diagnosis("the wrong cells changed", on=on, expected=maze_text(expected_grid),
+                            got=maze_text(learner_grid), hint=hint)
         if rng.getstate() != expected_rng.getstate():
             raise Diagnosis("drew random numbers differently from the reference", on=on,
-                            hint="pick with rng.choice(wall_tips(grid)) once, using the rng passed in "
-                                 "(not the global random module)")
-        if learner_grid != expected_grid:
-            (tip_row, tip_col), (wall_row, wall_col) = random.Random(seed + 100).choice(reference.wall_tips(grid))
-            back = [row[:] for row in grid]
-            back[tip_row][tip_col] = EMPTY
-            back[2 * wall_row - tip_row][2 * wall_col - tip_col] = WALL
-            hint = ("the door to shut is on the far side of the tip, (2 * tip - wall), not behind the wall"
-                    if learner_grid == back else
-                    "open the tip (the post) and shut the cell beyond it, on the side away from its wall neighbour")
-            raise Diagnosis("the wrong cells changed", on=on, expected=maze_text_of_grid(expected_grid),
-                            got=maze_text_of_grid(learner_grid), hint=hint)
+                            hint="draw once: rng.choice(wall_tips(grid)), with the rng passed in; the maze generator "
+                                 "goes on drawing from the same rng after you")
     solid = [[WALL] * 5 for _ in range(5)]
     got = call(move_wall_tip, {"grid": solid, "rng": random.Random(0)}, "an all-wall 5x5 grid (no wall tips)",
-               may_change=("rng",))
-    if got is not False:
+               may_change=("rng",), random_hint=pick_hint)
+    if truth_value(got) is not False:
         raise Diagnosis(f"returned {shorten(repr(got))} for a grid with no wall tips, expected False",
                         on="an all-wall 5x5 grid", hint="if wall_tips(grid) is empty, return False")
 
 
-def maze_text_of_grid(grid):
-    return "\n" + "\n".join("".join(reference.TEXT_OF_CELL[code] for code in row) for row in grid)
+def moved_tip(grid, tip, wall):
+    """A copy of `grid` with `tip` opened and the cell on the far side of `tip` from `wall` shut."""
+    moved = [row[:] for row in grid]
+    moved[tip[0]][tip[1]] = EMPTY
+    moved[2 * tip[0] - wall[0]][2 * tip[1] - wall[1]] = WALL
+    return moved
 
 
 # ---------------------------------------------------------------------------------------------
