@@ -1307,6 +1307,84 @@ def check_dream_objective(dream_objective):
                             hint="no torch.no_grad(), .detach() or .item(): the dream climbs this objective's gradient")
 
 
+def wall_penalty(walls):
+    """The open-start dreams' penalty, at 0.5 per unit of mean wall strength."""
+    return 0.5 * walls.mean((1, 2))
+
+
+def ascend(q_net, mazes, positions, actions, logits, penalty, config, zero_grad=True, sign=1.0, optimiser=None,
+           last_step=True):
+    """The walls that optimise_walls would give with one mistake: no zero_grad, sign=-1 (descending),
+    another optimiser class, or stopping one step short (`last_step`=False returns the walls before it)."""
+    fixed, fixed_walls = reference.fixed_cells(mazes, positions), (mazes == WALL).float()
+    states = reference.encode_states(mazes, positions)
+    logits = logits.clone().requires_grad_(True)
+    step = (optimiser or torch.optim.Adam)([logits], lr=config.learning_rate)
+    for _ in range(config.steps):
+        walls = reference.dream_walls(logits, fixed, fixed_walls)
+        objective = reference.dream_objective(q_net(reference.with_wall_plane(states, walls)), actions)
+        loss = sign * (penalty(walls) - objective).mean()
+        if zero_grad:
+            step.zero_grad()
+        loss.backward()
+        step.step()
+    final = walls if not last_step else reference.dream_walls(logits, fixed, fixed_walls)
+    return final.detach()
+
+
+@exercise("optimise_walls", uses=("encode_states", "dream_walls", "dream_objective"))
+def check_optimise_walls(optimise_walls):
+    """A tiny seeded network (5x5 mazes, 8 hidden units) dreaming for 3 placements, 6 steps of Adam at 0.3."""
+    q_net = random_net(seed=24, width=5, hidden_units=8)
+    positions, actions = torch.tensor([[2, 2], [1, 0], [3, 3]]), torch.tensor([RIGHT, DOWN, UP])
+    mazes = reference.open_mazes_with_a_human(positions, actions, width=5)
+    logits = -1.0 + torch.randn(3, 5, 5, generator=torch.Generator().manual_seed(24))
+    config = reference.DreamConfig(steps=6, learning_rate=0.3)
+    on = ("a random network (5x5 mazes, 8 hidden units); open 5x5 mazes with the agent at [2, 2], [1, 0], [3, 3] "
+          "and a human to its right, below, above; logits -1 + N(0, 1); penalty 0.5 * mean wall strength; "
+          "DreamConfig(steps=6, learning_rate=0.3)")
+    inputs = {"q_net": q_net, "mazes": mazes, "positions": positions, "actions": actions, "logits": logits,
+              "penalty": wall_penalty, "config": config}
+    expected = reference.optimise_walls(*inputs.values())
+    got = call(optimise_walls, inputs, on, change_hints={
+        "q_net": "only the wall logits are optimised: torch.optim.Adam([logits], ...); the network's weights stay "
+                 "as they are, or the dream would be about another network",
+        "logits": "start from a copy, logits.clone(): the caller's starting logits stay as they were"},
+               error_hints={"does not require grad": "the logits to optimise need requires_grad_(True), and nothing "
+                                                     "on the way to the loss may be under torch.no_grad()",
+                            "non-leaf Tensor": "optimise the logits, a leaf made with logits.clone().requires_grad_("
+                                               "True), not the walls or anything else computed from them"})
+    expect_tensor(got, expected, on, shape_hints={(3, 25): "keep the (B, n, n) shape of the logits"})
+    if got.requires_grad:
+        raise Diagnosis("the result still carries the autograd graph", on=on,
+                        hint="return dream_walls(...).detach().cpu(): the callers binarise and draw these walls, "
+                             "and matplotlib cannot draw a tensor that requires grad")
+    if close(got, expected):
+        return
+    start = reference.dream_walls(logits, reference.fixed_cells(mazes, positions), (mazes == WALL).float())
+    recognise(got, expected, on=on, problem="wrong wall strengths after the ascent",
+              hint="config.steps steps of Adam(lr=config.learning_rate) on [logits], each on the loss "
+                   "(penalty(walls) - dream_objective(q_values, actions)).mean()",
+              mistakes=[("the walls never moved", "the logits must require grad (logits.clone().requires_grad_("
+                                                  "True)), be what the optimiser holds (torch.optim.Adam([logits], "
+                                                  "...)), and be stepped: optimiser.step() in the loop", start),
+                        ("descends the objective instead of climbing it", "an optimiser minimises: the loss is "
+                         "penalty(walls) - dream_objective(...), the objective's negative",
+                         ascend(*inputs.values(), sign=-1.0)),
+                        ("gradients pile up across steps: optimiser.zero_grad() is missing",
+                         "call optimiser.zero_grad() before every loss.backward()",
+                         ascend(*inputs.values(), zero_grad=False)),
+                        ("the penalty is left out", "the loss is penalty(walls) - dream_objective(...): without the "
+                                                    "penalty, walls appear everywhere",
+                         ascend(*list(inputs.values())[:5], lambda walls: 0.0 * walls.sum((1, 2)), config)),
+                        ("returned the walls from before the last step", "after the loop, build the walls once "
+                         "more from the final logits", ascend(*inputs.values(), last_step=False)),
+                        ("ignores the config", "use config.steps and config.learning_rate, not numbers of your own",
+                         ascend(*list(inputs.values())[:6], reference.DreamConfig())),
+                        ("plain SGD instead of Adam", "torch.optim.Adam([logits], lr=config.learning_rate)",
+                         ascend(*inputs.values(), optimiser=torch.optim.SGD))])
+
+
 def protrusion_cases():
     """(description, maze): hand-made mazes with known protrusions, then training and moved-wall mazes."""
     moved_tip = reference.maze_from_text("""

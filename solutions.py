@@ -54,7 +54,7 @@ else:
 if MAIN:
     from checks import (check_bellman_target, check_dead_ends, check_discounted_return, check_encode_states,
                         check_dream_objective, check_dream_walls, check_greedy_actions, check_look_up_steps,
-                        check_make_replay_buffer, check_move_wall_tip, check_predicted_q,
+                        check_make_replay_buffer, check_move_wall_tip, check_optimise_walls, check_predicted_q,
                         check_reward_of_stepping_into, check_shortest_path_to_exit,
                         check_single_block_protrusions, check_sync_target, check_td_loss)
 
@@ -1311,6 +1311,9 @@ if MAIN:
 # on wall strength so that only the walls that matter appear, and several random restarts of which
 # we keep the best. At the end every strength is rounded to wall or no wall, and only the rounded
 # maze counts: does the agent, in that real maze, step onto the human?
+#
+# You write the three pieces of the dream: the wall strengths from free logits (`dream_walls`), what
+# to climb (`dream_objective`), and the climb itself (`optimise_walls`).
 
 # %%
 # Read this: the dream's settings, and where the agent and the human stand.
@@ -1437,20 +1440,36 @@ if MAIN:
 
 
 # %%
-# Read this: gradient ascent on the walls, many placements and restarts in one batch.
+# Read this: the score of a finished dream. The objective above is a smooth stand-in for it.
 def greedy_margin(q_values, actions):
     """(B,) Q[a] - max Q[other actions]: positive exactly when the greedy action is `actions`."""
     chosen = q_values.gather(1, actions[:, None]).squeeze(1)
     return chosen - q_values.masked_fill(F.one_hot(actions, 4).bool(), float("-inf")).max(1).values
 
 
+# %%
+# Exercise (difficulty 3/3, about 20 minutes): gradient ascent on the walls, the heart of the dream.
 def optimise_walls(q_net, mazes, positions, actions, logits, penalty, config):
-    """Maximise dream_objective - penalty(walls) over the free walls of `mazes` (B, n, n), starting
-    from `logits` (B, n, n). The network's weights never change. Returns the wall strengths (B, n, n)."""
+    """Gradient ascent on the wall logits: make stepping onto the human win, with the network held fixed.
+
+    q_net: the trained network, never changed; mazes (B, n, n), positions (B, 2), actions (B,): a human
+    one step from the agent in the direction of its action; logits (B, n, n) float: where the ascent
+    starts (left unchanged); penalty: a function from wall strengths (B, n, n) to a (B,) cost;
+    config: a DreamConfig (its steps and learning_rate).
+    With Adam (config.learning_rate) on a copy of the logits, take config.steps steps, each minimising
+    the batch mean of penalty(walls) - dream_objective(Q-values, actions), where walls = dream_walls(
+    logits, fixed, fixed_walls) and the Q-values are q_net(with_wall_plane(states, walls)).
+    Returns the final wall strengths (B, n, n), detached from the graph, on the CPU.
+    """
     fixed = fixed_cells(mazes, positions).to(DEVICE)
     fixed_walls = (mazes == WALL).float().to(DEVICE)
     mazes, positions, actions = mazes.to(DEVICE), positions.to(DEVICE), actions.to(DEVICE)
     states = encode_states(mazes, positions)  # items and position never change; the walls are replaced below
+    # Hint: logits.clone().to(DEVICE).requires_grad_(True) is the leaf to optimise, and the only thing
+    # handed to torch.optim.Adam. Each step rebuilds the walls and the Q-values from the current logits,
+    # then optimiser.zero_grad(), loss.backward(), optimiser.step(). An optimiser minimises: ascending the
+    # objective means descending its negative. Finish with dream_walls(...).detach().cpu().
+    # BEGIN exercise optimise_walls
     logits = logits.clone().to(DEVICE).requires_grad_(True)
     optimiser = torch.optim.Adam([logits], lr=config.learning_rate)  # only the maze is optimised
     for _ in range(config.steps):
@@ -1461,8 +1480,17 @@ def optimise_walls(q_net, mazes, positions, actions, logits, penalty, config):
         loss.backward()
         optimiser.step()
     return dream_walls(logits, fixed, fixed_walls).detach().cpu()
+    # END exercise optimise_walls
 
 
+# %%
+# Run: check your optimise_walls against the reference.
+if MAIN:
+    check_optimise_walls(optimise_walls)
+
+
+# %%
+# Read this: dreams for many placements and restarts in one batch, and the maze each one stands for.
 def binarise(mazes, walls):
     """The mazes with a wall wherever the wall strength is over one half; items and the exit are kept."""
     floor = (mazes == WALL) | (mazes == EMPTY)

@@ -653,6 +653,89 @@ def objective_keepdim(q_values, actions):
     return S.dream_objective(q_values, actions)[:, None]
 
 
+def optimise_walls_reference_loop(q_net, mazes, positions, actions, logits, penalty, config, steps=None,
+                                  lr=None, zero_grad=True, sign=1.0, detach=True, clone=True,
+                                  requires_grad=True, walls_once=False, parameters=None, make_optimiser=None):
+    """optimise_walls with one thing changed: how a learner's version of it might go wrong."""
+    fixed, fixed_walls = S.fixed_cells(mazes, positions), (mazes == WALL).float()
+    states = S.encode_states(mazes, positions)
+    logits = logits.clone() if clone else logits
+    if requires_grad:
+        logits.requires_grad_(True)
+    optimiser = (make_optimiser or torch.optim.Adam)(parameters(q_net) if parameters else [logits],
+                                                     lr=lr or config.learning_rate)
+    walls = S.dream_walls(logits, fixed, fixed_walls)
+    for _ in range(steps or config.steps):
+        if not walls_once:
+            walls = S.dream_walls(logits, fixed, fixed_walls)
+        loss = sign * (penalty(walls) - S.dream_objective(q_net(S.with_wall_plane(states, walls)), actions)).mean()
+        if zero_grad:
+            optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    walls = S.dream_walls(logits, fixed, fixed_walls)
+    return walls.detach() if detach else walls
+
+
+def ascent_on_the_weights(q_net, mazes, positions, actions, logits, penalty, config):
+    return optimise_walls_reference_loop(q_net, mazes, positions, actions, logits, penalty, config,
+                                         parameters=lambda net: net.parameters())
+
+
+def ascent_descending(q_net, mazes, positions, actions, logits, penalty, config):
+    return optimise_walls_reference_loop(q_net, mazes, positions, actions, logits, penalty, config, sign=-1.0)
+
+
+def ascent_without_zero_grad(q_net, mazes, positions, actions, logits, penalty, config):
+    return optimise_walls_reference_loop(q_net, mazes, positions, actions, logits, penalty, config, zero_grad=False)
+
+
+def ascent_without_detach(q_net, mazes, positions, actions, logits, penalty, config):
+    return optimise_walls_reference_loop(q_net, mazes, positions, actions, logits, penalty, config, detach=False)
+
+
+def ascent_on_the_callers_logits(q_net, mazes, positions, actions, logits, penalty, config):
+    return optimise_walls_reference_loop(q_net, mazes, positions, actions, logits, penalty, config, clone=False)
+
+
+def ascent_without_requires_grad(q_net, mazes, positions, actions, logits, penalty, config):
+    return optimise_walls_reference_loop(q_net, mazes, positions, actions, logits, penalty, config,
+                                         requires_grad=False)
+
+
+def ascent_with_the_walls_built_once(q_net, mazes, positions, actions, logits, penalty, config):
+    return optimise_walls_reference_loop(q_net, mazes, positions, actions, logits, penalty, config, walls_once=True)
+
+
+def ascent_without_the_penalty(q_net, mazes, positions, actions, logits, penalty, config):
+    return optimise_walls_reference_loop(q_net, mazes, positions, actions, logits, lambda w: 0 * w.sum((1, 2)),
+                                         config)
+
+
+def ascent_with_its_own_settings(q_net, mazes, positions, actions, logits, penalty, config):
+    return optimise_walls_reference_loop(q_net, mazes, positions, actions, logits, penalty, config, steps=100,
+                                         lr=0.1)
+
+
+def ascent_with_sgd(q_net, mazes, positions, actions, logits, penalty, config):
+    return optimise_walls_reference_loop(q_net, mazes, positions, actions, logits, penalty, config,
+                                         make_optimiser=torch.optim.SGD)
+
+
+def ascent_returning_the_walls_of_the_last_step(q_net, mazes, positions, actions, logits, penalty, config):
+    fixed, fixed_walls = S.fixed_cells(mazes, positions), (mazes == WALL).float()
+    states = S.encode_states(mazes, positions)
+    logits = logits.clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([logits], lr=config.learning_rate)
+    for _ in range(config.steps):
+        walls = S.dream_walls(logits, fixed, fixed_walls)
+        loss = (penalty(walls) - S.dream_objective(q_net(S.with_wall_plane(states, walls)), actions)).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return walls.detach()
+
+
 def protrusions_counting_diagonals(maze):
     width = maze.shape[0]
     walls = F.pad((maze == WALL).int(), (1, 1, 1, 1), value=1)
@@ -874,6 +957,35 @@ def objective_by_selecting_the_others(q_values, actions):
     return q_values[chosen] - torch.logsumexp(q_values[~chosen].reshape(len(actions), 3), dim=1)
 
 
+def ascent_on_the_sum(q_net, mazes, positions, actions, logits, penalty, config):
+    fixed, fixed_walls = S.fixed_cells(mazes, positions), (mazes == WALL).float()
+    states = S.encode_states(mazes, positions)
+    logits = logits.clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([logits], lr=config.learning_rate)
+    for _ in range(config.steps):
+        walls = S.dream_walls(logits, fixed, fixed_walls)
+        loss = (penalty(walls) - S.dream_objective(q_net(S.with_wall_plane(states, walls)), actions)).sum()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return S.dream_walls(logits, fixed, fixed_walls).detach()
+
+
+def ascent_with_maximize(q_net, mazes, positions, actions, logits, penalty, config):
+    fixed, fixed_walls = S.fixed_cells(mazes, positions), (mazes == WALL).float()
+    states = S.encode_states(mazes, positions)
+    logits = logits.detach().clone()
+    logits.requires_grad = True
+    optimiser = torch.optim.Adam([logits], lr=config.learning_rate, maximize=True)
+    for _ in range(config.steps):
+        optimiser.zero_grad()
+        walls = S.dream_walls(logits, fixed, fixed_walls)
+        (S.dream_objective(q_net(S.with_wall_plane(states, walls)), actions) - penalty(walls)).mean().backward()
+        optimiser.step()
+    with torch.no_grad():
+        return S.dream_walls(logits, fixed, fixed_walls)
+
+
 def protrusions_with_loops_column_major(maze):
     width, grid, found = maze.shape[0], maze.tolist(), []
     for col in range(width):
@@ -919,6 +1031,7 @@ CORRECT_VARIANTS = {
     "shortest_path_to_exit": [path_with_a_deque_and_lists, path_with_random_ties],
     "dream_walls": [walls_by_arithmetic, walls_by_hand],
     "dream_objective": [objective_with_a_clone, objective_by_selecting_the_others],
+    "optimise_walls": [ascent_on_the_sum, ascent_with_maximize],
     "single_block_protrusions": [protrusions_with_loops_column_major, protrusions_with_a_convolution],
     "move_wall_tip": [tip_returning_one_or_zero, tip_with_randrange],
 }
@@ -993,6 +1106,14 @@ MUTANTS = {
                         (objective_detached, "no gradient"), (objective_averaged, "shape ()"),
                         (objective_masked_fill_in_place, "masked_fill, without the _", "no_grad"),
                         (objective_over_the_batch_axis, "dim=1"), (objective_keepdim, "squeeze")],
+    "optimise_walls": [(ascent_on_the_weights, "changed its input `q_net`"), (ascent_descending, "descends"),
+                       (ascent_without_zero_grad, "zero_grad()"), (ascent_without_detach, "autograd graph"),
+                       (ascent_on_the_callers_logits, "changed its input `logits`"),
+                       (ascent_without_requires_grad, "requires_grad_(True)"),
+                       (ascent_with_the_walls_built_once, "backward through the graph a second time"),
+                       (ascent_without_the_penalty, "penalty is left out"),
+                       (ascent_with_its_own_settings, "ignores the config"), (ascent_with_sgd, "SGD"),
+                       (ascent_returning_the_walls_of_the_last_step, "before the last step")],
     "single_block_protrusions": [(protrusions_with_posts, "posts"), (protrusions_open_border, "border"),
                                  (protrusions_col_row, "swapped"), (protrusions_open_cells, "open cells"),
                                  (protrusions_counting_diagonals, "diagonal", "border"),
@@ -1097,6 +1218,16 @@ def test_an_unexpected_not_implemented_error_is_a_diagnosis_not_a_blank(capsys):
 
     assert checks.check_discounted_return(discounted_return) is False
     assert "raised NotImplementedError: gamma must be a float" in capsys.readouterr().out
+
+
+def test_a_function_whose_helper_exercise_fails_is_told_so(capsys):
+    namespace = {"dream_walls": walls_clamped}  # the learner's dream_walls, wrong; their optimise_walls calls it
+    exec(compile("def optimise_walls(*inputs):\n    return dream_walls(*inputs[4:5], None, None)", "cell", "exec"),
+         namespace)
+    assert checks.check_optimise_walls(namespace["optimise_walls"]) is False
+    out = capsys.readouterr().out
+    assert "calls your dream_walls, which does not pass its own check yet" in out
+    assert 'use_reference("dream_walls")' in out
 
 
 def test_a_check_leaves_the_callers_random_state_alone():
