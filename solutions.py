@@ -9,7 +9,12 @@
 #
 # Each cell's first comment says what it is for: **Read this**, **Run**, or **Exercise** (you write
 # the function; the cell after it checks yours against the reference and tells you what is wrong).
+# An exercise's comment also says how hard it is (difficulty 1/3 to 3/3) and about how long it takes.
 # `python checks.py` grades all of `exercises.py` at once (`python checks.py exercises.ipynb`: the notebook).
+#
+# Stuck on an exercise? Run `use_reference("dead_ends")` (with that exercise's name) in a new cell
+# after it: every later cell then uses the reference version, and the rest of the walk-through runs.
+# Running the exercise's cell again brings yours back.
 #
 # This is the solutions version: `exercises.py` and `exercises.ipynb` blank out the exercise bodies.
 
@@ -67,6 +72,21 @@ def save_figure(fig, name):
     os.makedirs(FIGURE_DIR, exist_ok=True)
     fig.savefig(os.path.join(FIGURE_DIR, f"{name}.png"), dpi=120, bbox_inches="tight")
     plt.close(fig)
+
+
+# %%
+# Read this: stuck on an exercise? Go on without it.
+def use_reference(name):
+    """Put the reference version of exercise `name` in place of yours, e.g. use_reference("dead_ends"): every
+    cell run after this one calls it by its name, and so gets the reference. Run the exercise's own cell
+    again to bring yours back."""
+    import solutions  # the reference versions; importing runs none of the walk-through
+    from checks import CHECKS  # one check per exercise: every exercise's name
+
+    if name not in CHECKS:
+        raise ValueError(f"no exercise named {name!r}; the exercises are {', '.join(CHECKS)}")
+    globals()[name] = getattr(solutions, name)
+    print(f"{name}: from here on, every cell uses the reference version")
 
 
 # %% [markdown]
@@ -201,7 +221,7 @@ def neighbours(row, col, width, distance=1):
 
 
 # %%
-# Exercise: find the dead ends, where the generator will put crops and humans.
+# Exercise (difficulty 1/3, about 10 minutes): find the dead ends, where the generator will put crops and humans.
 def dead_ends(grid):
     """List the open cells (any code but WALL) that have exactly one open neighbour.
 
@@ -404,7 +424,7 @@ def cell_in_direction(mazes, action):
 
 
 # %%
-# Exercise: the reward table.
+# Exercise (difficulty 1/3, about 10 minutes): the reward table.
 def reward_of_stepping_into(cells, rewards=REWARDS):
     """The reward for trying to step into cells with the codes `cells`, under `rewards`.
 
@@ -449,7 +469,7 @@ def transitions(mazes, rewards=REWARDS):
 
 
 # %%
-# Exercise: one step for a batch, read from the transition tables.
+# Exercise (difficulty 3/3, about 20 minutes): one step for a batch, read from the transition tables.
 def look_up_steps(mazes, maze_index, positions, actions, outcome):
     """Take S steps at once: step i takes action actions[i] at positions[i] in maze mazes[maze_index[i]].
 
@@ -509,7 +529,7 @@ if MAIN:
 # The exit is always in the bottom-right corner, so it needs no plane.
 
 # %%
-# Exercise: encode states for the network.
+# Exercise (difficulty 2/3, about 15 minutes): encode states for the network.
 def encode_states(mazes, positions):
     """Encode a batch of (maze, agent position) pairs as the float vectors of the table above.
 
@@ -593,7 +613,7 @@ def harvest_some_items(mazes, fraction, generator):
 
 
 # %%
-# Exercise: fill a replay buffer with every step the agent could take.
+# Exercise (difficulty 3/3, about 20 minutes): fill a replay buffer with every step the agent could take.
 def make_replay_buffer(mazes, rewards=REWARDS):
     """Every (empty cell, action) transition of every maze, under `rewards`, as a ReplayBuffer.
 
@@ -655,7 +675,7 @@ class QNetwork(nn.Module):
 
 
 # %%
-# Exercise: the greedy policy.
+# Exercise (difficulty 1/3, about 5 minutes): the greedy policy.
 def greedy_actions(q_net, mazes, positions):
     """For each (maze, position) of a batch, the action with the highest Q-value.
 
@@ -679,7 +699,7 @@ if MAIN:
 # ## 8. Learning: the Bellman target, the loss, the target network
 
 # %%
-# Exercise: the Bellman target.
+# Exercise (difficulty 2/3, about 10 minutes): the Bellman target.
 def bellman_target(target_net, rewards, terminals, next_states, gamma=GAMMA):
     """The label Q(s, a) should move towards: r + gamma * max_a' Q_target(s', a'), no future after the exit.
 
@@ -703,7 +723,7 @@ if MAIN:
 
 
 # %%
-# Exercise: the Q-value the network predicts for the action that was taken.
+# Exercise (difficulty 1/3, about 10 minutes): the Q-value the network predicts for the action that was taken.
 def predicted_q(q_net, states, actions):
     """Q(s, a) for each state and the action taken there, with its gradient (the loss trains q_net through it).
 
@@ -723,7 +743,7 @@ if MAIN:
 
 
 # %%
-# Exercise: the loss.
+# Exercise (difficulty 1/3, about 5 minutes): the loss.
 def td_loss(predicted, target):
     """The mean Huber loss between predicted Q-values and their Bellman targets, as a scalar tensor.
 
@@ -744,7 +764,7 @@ if MAIN:
 
 
 # %%
-# Exercise: syncing the target network.
+# Exercise (difficulty 2/3, about 10 minutes): syncing the target network.
 def sync_target(target_net, q_net, tau):
     """Move each weight of target_net, in place, a fraction tau of the way to q_net's (tau=1: hard copy).
 
@@ -1161,7 +1181,7 @@ if MAIN:
 # with the very reward it was trained on.
 
 # %%
-# Exercise: the discounted return of a list of rewards.
+# Exercise (difficulty 1/3, about 5 minutes): the discounted return of a list of rewards.
 def discounted_return(rewards, gamma=GAMMA):
     """The return of an episode: sum over t of gamma^t * rewards[t], counting t from 0.
 
@@ -1197,7 +1217,7 @@ def path_rewards(maze, path):
 
 
 # %%
-# Exercise: the shortest way out that harvests nothing.
+# Exercise (difficulty 2/3, about 15 minutes): the shortest way out that harvests nothing.
 def shortest_path_to_exit(maze):
     """The shortest walk from START to the exit that steps only on EMPTY cells and the exit.
 
@@ -1392,7 +1412,7 @@ def fixed_cells(mazes, positions):
 
 
 # %%
-# Exercise: keep the dream a maze.
+# Exercise (difficulty 1/3, about 5 minutes): keep the dream a maze.
 def dream_walls(logits, fixed, fixed_walls):
     """Turn free logits into wall strengths, leaving the fixed cells alone.
 
@@ -1415,7 +1435,7 @@ if MAIN:
 
 
 # %%
-# Exercise: the dream objective.
+# Exercise (difficulty 2/3, about 10 minutes): the dream objective.
 def dream_objective(q_values, actions):
     """How strongly each state prefers the given action to all the others, smoothly.
 
@@ -1762,6 +1782,19 @@ if MAIN:
 
 
 # %% [markdown]
+# ### Your guess, before the answer
+#
+# Look at the outlined cells in the figure above, and at the dreams of section 18. Each edit is a
+# smallest change to a real training maze that sends the agent onto the human. What do the edits have
+# in common? Write your guess down before reading on: section 20 counts the shapes around the edits,
+# section 21 names the blind spot and prints your guess next to the answer.
+
+# %%
+# Exercise (prediction, about 5 minutes): your guess, in a sentence or two. Nothing checks it.
+MY_GUESS = ""
+
+
+# %% [markdown]
 # ## 20. What do the edits have in common?
 #
 # Look at the outlined cells in the figure above. To say what they share without squinting, count
@@ -1859,12 +1892,12 @@ if MAIN:
 # is a dead end, and dead ends hold items, which stay put. Loops need two moves or more.)
 
 # %%
-# Exercise: the blind-spot test.
+# Exercise (difficulty 2/3, about 15 minutes): the blind-spot test.
 def single_block_protrusions(maze):
     """The cells where a wall sticks out by a single block.
 
     maze: (n, n) integer maze tensor.
-    Returns a list of [row, col] pairs, in row-major order, of the wall cells that
+    Returns a Python list of [row, col] pairs (in any order) of the wall cells that
     - have exactly one wall neighbour among up, down, left and right, counting beyond the border
       as wall (so the cell ends a wall), and
     - are not posts (a post has an odd row and an odd column).
@@ -1965,6 +1998,22 @@ if MAIN:
             print(f"  {kind}: {sum(hits) / len(hits):.1%} of {len(hits)}")
 
 
+# %%
+# Run: your guess from section 19, next to what the dreams found.
+if MAIN:
+    print(f"your guess: {MY_GUESS.strip() or '(none written: go back to section 19, write one, then run this again)'}")
+    print(f"the dreams: {dreamt_shares['single-block protrusion']:.0%} of the {len(edited_mazes)} dreamt edits leave a "
+          f"wall sticking out by a single block, a shape no training maze has; random valid wall moves of the same "
+          f"sizes do so in {random_shares['single-block protrusion']:.0%} of {len(random_mazes)}.")
+
+# %% [markdown]
+# Did your guess name that shape? If it named something else (a wall beside the human, a dead end
+# next to the agent, a loop), it is a hypothesis you can test the same way: write a function that
+# says whether a maze has your feature, and count it in the dreamt edits against the random moves, as
+# the cell above does for single-block protrusions. A feature that is as common in random moves as in
+# the dreams is not what the agent reacts to.
+
+
 # %% [markdown]
 # ## 22. The fix
 #
@@ -1982,7 +2031,7 @@ if MAIN:
 # ask for the real run with `TRAIN_FIX=1`.
 
 # %%
-# Exercise: move a wall's end by one block.
+# Exercise (difficulty 2/3, about 10 minutes): move a wall's end by one block.
 def wall_tips(grid):
     """Posts (odd row, odd column) joined to exactly one other wall cell: the ends of wall pieces.
     Returns (tip, wall_neighbour) pairs in row-major order."""

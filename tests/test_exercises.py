@@ -7,8 +7,10 @@ import sys
 
 import nbformat
 import pytest
+import torch
 
 import checks
+import solutions as S
 from tools.make_exercises import (EXERCISES_INTRO, SOLUTIONS_INTRO, fill_blanks, find_exercises,
                                   make_exercises_source)
 
@@ -44,6 +46,14 @@ def test_there_are_at_least_ten_small_exercises_with_hints(exercises):
         while lines[hint_start - 1].strip().startswith("#"):
             hint_start -= 1
         assert lines[hint_start].strip().startswith("# Hint:"), exercise.name
+
+
+def test_each_exercise_cell_says_how_hard_it_is_and_how_long_it_takes(exercises):
+    lines = read("solutions.py").splitlines()
+    for exercise in exercises:
+        cell_start = max(index for index in range(exercise.begin) if lines[index] == "# %%")
+        assert re.fullmatch(r"# Exercise \(difficulty [123]/3, about \d+ minutes\): .+", lines[cell_start + 1]), \
+            exercise.name
 
 
 def test_each_exercise_is_checked_in_the_cell_right_after_it(exercises):
@@ -199,3 +209,15 @@ def test_an_error_in_a_notebook_cell_is_reported_by_its_cell_and_function(tmp_pa
     assert diagnosis.problem == "raised TypeError: list indices must be integers or slices, not tuple"
     assert re.fullmatch(r"line \d+ of my_exercises\.ipynb, cell \d+ \(in dead_ends\): "
                         + re.escape(wrong_body.strip()), diagnosis.where)
+
+
+def test_use_reference_puts_the_reference_in_place_for_every_later_cell(tmp_path):
+    module = checks.load_learner_module(os.path.join(REPO, "exercises.py"))
+    with pytest.raises(NotImplementedError):
+        module.make_training_maze(0)  # its items go where your dead_ends says
+    module.use_reference("dead_ends")
+    assert torch.equal(module.make_training_maze(0), S.make_training_maze(0))
+    assert dict((name, (status, reason)) for name, status, reason in checks.grade(module))["dead_ends"] == (
+        "not yet", "uses the reference version (use_reference)")
+    with pytest.raises(ValueError, match="no exercise named 'dead_end'"):
+        module.use_reference("dead_end")

@@ -97,3 +97,34 @@ def test_exercises_notebook_runs_with_its_blanks_filled_from_the_solutions():
     assert len(images(notebook)) >= FIGURES
     for name in checks.CHECKS:
         assert f"{name}: passed" in printed(notebook)
+
+
+def test_a_learner_who_skips_every_exercise_with_use_reference_runs_the_whole_notebook():
+    """Every blank left as it is, and use_reference(...) run in each check cell, as a stuck learner would."""
+    notebook = read_notebook("exercises")
+    skipped = []
+    for cell in notebook.cells:
+        for name in checks.CHECKS:
+            first_line = f"# Run: check your {name} against the reference."
+            if cell.cell_type == "code" and cell.source.startswith(first_line + "\n"):
+                cell.source = cell.source.replace(first_line, f'{first_line}\nuse_reference("{name}")')
+                skipped.append(name)
+    assert skipped == list(checks.CHECKS)
+    notebook = run_small(notebook)
+    assert len(images(notebook)) >= FIGURES
+    for name in checks.CHECKS:
+        assert f"{name}: from here on, every cell uses the reference version" in printed(notebook)
+        assert f"{name}: passed" in printed(notebook)
+
+
+
+def test_in_a_notebook_a_check_names_the_learners_cell_and_line():
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in (
+        "from checks import check_dead_ends\nfrom solutions import WALL",
+        "# Exercise: dead ends, indexed like a tensor\ndef dead_ends(grid):\n    width = len(grid)\n"
+        "    return [(r, c) for r in range(width) for c in range(width)\n            if grid[r, c] != WALL]",
+        "check_dead_ends(dead_ends)")]
+    out = printed(execute(notebook, OMP_NUM_THREADS="1"))
+    assert "dead_ends: failed: raised TypeError: list indices must be integers or slices, not tuple" in out
+    assert "at: line 5 of your cell that defines dead_ends: if grid[r, c] != WALL]" in out
