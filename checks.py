@@ -19,7 +19,8 @@ Grade a whole file, one line per exercise (passed / failed / not yet):
     python checks.py exercises.ipynb  # or your notebook, or any copy: python checks.py path/to/file.py
 
 The grader runs the file cell by cell: a cell that does not run (a syntax error, say) is reported
-by its number and first line, and every other exercise is still graded.
+by its number and first line, and every other exercise is still graded. A check, or a cell, still
+running after a minute (an endless loop) is stopped and reported the same way.
 
 Adding an exercise: mark its body in solutions.py (`# BEGIN exercise <name>` ... `# END exercise
 <name>`, a `# Hint:` comment above), write `@exercise("<name>") def check_<name>(<name>): ...` here
@@ -35,7 +36,9 @@ import operator
 import os
 import random
 import re
+import signal
 import sys
+import threading
 import traceback
 import types
 from dataclasses import dataclass, fields, is_dataclass
@@ -139,10 +142,17 @@ def diagnose(find_problem, function, uses=()):
     ATTEMPT.clear()
     with random_state_kept():
         try:
-            find_problem(function)
+            with time_limit(CHECK_TIME_LIMIT_S):
+                find_problem(function)
             return None
         except Diagnosis as found:
             diagnosis = found
+        except TooSlow as error:
+            diagnosis = Diagnosis(f"still running after {CHECK_TIME_LIMIT_S} s: an endless loop?", on=ATTEMPT.get("on"),
+                                  where=learner_line(error, function),
+                                  hint="the check's inputs are tiny, so the reference takes well under a second: look "
+                                       "for a loop whose condition never turns false (a counter never increased, a "
+                                       "queue that never empties)")
         except (Exception, SystemExit) as error:  # exit() in the learner's code must not end the grader
             if blank_exercise(error):
                 raise
@@ -154,6 +164,37 @@ def diagnose(find_problem, function, uses=()):
                              hint=f"run the check cell after {used} to see what is wrong there, or go on with "
                                   f"use_reference(\"{used}\")")
     return diagnosis
+
+
+CHECK_TIME_LIMIT_S = 60  # a check takes about a second; past this, the learner's code is stuck in a loop
+
+
+class TooSlow(BaseException):
+    """Raised into the learner's code when a check, or a cell being graded, runs past its time limit (a
+    BaseException, so that an `except Exception:` in the learner's loop cannot keep it going)."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds):
+    """Raise TooSlow wherever the code inside is after `seconds`, so that an endless loop becomes a diagnosis and
+    the grader still prints its table. Only where Python can deliver a timer signal (not on Windows, not outside
+    the main thread); any timer already set is put back afterwards."""
+    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signal_number, frame):
+        raise TooSlow(f"still running after {seconds} s")
+
+    previous_handler = signal.signal(signal.SIGALRM, stop)
+    previous_alarm = signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous_handler)
+        if previous_alarm:
+            signal.alarm(previous_alarm)
 
 
 @contextlib.contextmanager
@@ -183,7 +224,8 @@ def call(function, inputs, on, may_change=(), change_hints=None, error_hints=Non
     spoil the check:
     - on fresh copies of the inputs, except those named in `may_change` (the check reads what the
       function did to them) and tensors that require grad (the check reads their .grad). A change to
-      any other input is a Diagnosis (`change_hints`: input name -> hint).
+      any other input is a Diagnosis (`change_hints`: input name -> hint); so is an input in `may_change`
+      that ends up sharing memory with another input, as a network whose weights became the other's.
     - twice, under two seeds. Where the right answer is `unique`, two different results mean the
       function draws random numbers (`random_hint` says what to do instead).
     Exceptions go on to `diagnose`, which reports them on this input; `error_hints` maps a piece of an
@@ -199,14 +241,60 @@ def call(function, inputs, on, may_change=(), change_hints=None, error_hints=Non
     (first, first_given), (result, given) = runs
     for name, saved in before.items():
         if not same(saved, given[name]):
+            if switched_requires_grad(saved, given[name]):
+                raise Diagnosis(f"changed its input `{name}`: switched requires_grad of its weights", on=on,
+                                hint="leave the network's requires_grad as it was: torch.no_grad() needs no switch, "
+                                     "and the caller may train this network afterwards (backward() then finds no "
+                                     "weight to update)")
             raise Diagnosis(f"changed its input `{name}`", on=on, hint=(change_hints or {}).get(
                 name, "work on a copy (.clone(), list(...)) or build a new result instead of writing into the input"))
-    if unique and comparable(result) and not (
-            same(first, result) and all(same(first_given[name], given[name]) for name in may_change)):
-        raise Diagnosis("gave two different results for the same input", on=on, expected=show(first), got=show(result),
-                        hint=random_hint or "the result must depend on the inputs alone: no torch.rand, "
-                                            "random.random, sampling or shuffling here")
+    for name in may_change:
+        shared = next((other for other in inputs if other != name and shares_memory(given[name], given[other])), None)
+        if shared:
+            raise Diagnosis(f"afterwards `{name}` shares memory with `{shared}`", on=on,
+                            hint=f"copy the values into `{name}` (copy_ or lerp_ under torch.no_grad()) instead of "
+                                 f"making its tensors those of `{shared}` (x.data = y.data, or assigning a parameter "
+                                 f"itself): from then on every change to `{shared}` would change `{name}` too")
+    if unique and comparable(result):
+        differing = next((name for name in may_change if not same(first_given[name], given[name])), None)
+        if not same(first, result) or differing:
+            shown = (first, result) if not same(first, result) or not differing else \
+                (first_given[differing], given[differing])
+            what = f" (`{differing}` differs afterwards)" if same(first, result) and differing else ""
+            raise Diagnosis(f"gave two different results for the same input{what}", on=on, expected=show(shown[0]),
+                            got=show(shown[1]), hint=random_hint or "the result must depend on the inputs alone: no "
+                                                                    "torch.rand, random.random, sampling or shuffling "
+                                                                    "here")
     return result
+
+
+def switched_requires_grad(before, after):
+    """Whether `after`, a network, holds the same weights as `before` but not the same requires_grad switches."""
+    return (isinstance(before, nn.Module) and isinstance(after, nn.Module)
+            and same(before.state_dict(), after.state_dict()) and not same(before, after))
+
+
+def tensors_in(value):
+    """The tensors inside a value: a tensor, a network's weights and buffers, lists, tuples, dicts, dataclasses."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, nn.Module):
+        return list(value.parameters()) + list(value.buffers())
+    if isinstance(value, (list, tuple)):
+        return [tensor for item in value for tensor in tensors_in(item)]
+    if isinstance(value, dict):
+        return [tensor for item in value.values() for tensor in tensors_in(item)]
+    if is_dataclass(value) and not isinstance(value, type):
+        return [tensor for f in fields(value) for tensor in tensors_in(getattr(value, f.name))]
+    return []
+
+
+def shares_memory(a, b):
+    """Whether some tensor in `a` and some tensor in `b` hold their values in the same memory."""
+    def storages(value):
+        return {tensor.untyped_storage().data_ptr() for tensor in tensors_in(value) if tensor.numel()}
+
+    return bool(storages(a) & storages(b))
 
 
 def fresh_copy(value):
@@ -235,9 +323,9 @@ EXCEPTION_HINTS = (
     ("Can't call numpy() on Tensor that requires grad", "call .detach() first"),
     ("Boolean value of Tensor with more than one", "an `if`, `and`, `or` or `not` on a tensor of several values: "
                                                    "use torch.where, &, |, ~, .any() or .all()"),
-    ("Index tensor must have the same number of dimensions", "gather needs an index shaped like its "
-                                                             "input minus one axis: actions[:, None] is (B, 1)"),
-    ("mat1 and mat2 shapes cannot be multiplied", "the network takes (B, state_size) float states"),
+    ("Index tensor must have the same number of dimensions", "gather needs an index with as many axes as its "
+                                                             "input: add the missing ones with [:, None]"),
+    ("Input type (", "the network's weights are float32: give it float32 planes, as encode_mazes makes them"),
     ("tensors used as indices must be", "index with long (int64) or bool tensors"),
     ("expected scalar type", "mixed dtypes: convert with .float() or .long()"),
     ("list indices must be integers or slices, not tuple", "a grid is a list of lists: grid[row][col]"),
@@ -268,7 +356,8 @@ def is_kernel_cell(filename):
 
 def learner_line(error, function):
     """Where in the learner's code `error` was raised: the deepest of its frames in the learner's file or
-    notebook cells, as 'line N of ... (in NAME): code'; None if it was raised outside the learner's code."""
+    notebook cells, as 'line N of ... (in NAME): code', and the line of `function` that led there if that is
+    another; None if it was raised outside the learner's code."""
     own_file = getattr(getattr(function, "__code__", None), "co_filename", None)
     frames = [frame for frame in traceback.extract_tb(error.__traceback__)
               if frame.filename == own_file or frame.filename in LEARNER_CELLS or is_kernel_cell(frame.filename)]
@@ -281,7 +370,13 @@ def learner_line(error, function):
         place = f"line {frame.lineno} of your cell that defines {name}"
     else:
         place = f"line {frame.lineno} of {os.path.basename(frame.filename)} (in {name})"
-    return f"{place}: {frame.line}" if frame.line else place
+    where = f"{place}: {frame.line}" if frame.line else place
+    # Raised in a helper the walk-through gave (one_step_away, say): the line of the exercise that called it.
+    own_name = getattr(function, "__name__", None)
+    callers = [f for f in frames[:-1] if f.name == own_name]
+    if name != own_name and callers:
+        where += f"; called from line {callers[-1].lineno} (in {own_name}): {callers[-1].line}"
+    return where
 
 
 def check_line(error):
@@ -292,15 +387,16 @@ def check_line(error):
 
 
 def same(a, b):
-    """Equal values, looking inside tensors (NaN equals NaN), networks, random generators, lists, dicts and
-    dataclasses."""
+    """Equal values, looking inside tensors (NaN equals NaN), networks (their weights and which of them
+    require grad), random generators, lists, dicts and dataclasses."""
     if isinstance(a, torch.Tensor):
         if not (isinstance(b, torch.Tensor) and a.shape == b.shape and a.dtype == b.dtype):
             return False
         a, b = a.detach(), b.detach()
         return torch.equal(a, b) or (a.is_floating_point() and torch.allclose(a, b, rtol=0, atol=0, equal_nan=True))
     if isinstance(a, nn.Module):
-        return isinstance(b, nn.Module) and same(a.state_dict(), b.state_dict())
+        return isinstance(b, nn.Module) and same(a.state_dict(), b.state_dict()) and same(
+            [param.requires_grad for param in a.parameters()], [param.requires_grad for param in b.parameters()])
     if isinstance(a, random.Random):
         return isinstance(b, random.Random) and a.getstate() == b.getstate()
     if isinstance(a, torch.Generator):
@@ -352,7 +448,16 @@ def show(value):
         return shorten(f"{value.tolist()} (shape {tuple(value.shape)}, {dtype})", 400)
     if isinstance(value, float):
         return f"{value:.4f}"
-    return shorten(repr(value), 400)
+    if is_grid(value):
+        return maze_text(value)
+    return shorten(re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value)), 400)  # an address changes from run to run
+
+
+def is_grid(value):
+    """Whether `value` is a maze as a list of lists: square, at least 5 wide, every entry a cell code."""
+    return (isinstance(value, list) and len(value) >= 5 and all(isinstance(row, list) and len(row) == len(value)
+                                                                 for row in value)
+            and all(type(code) is int and code in reference.TEXT_OF_CELL for row in value for code in row))
 
 
 def kind(dtype):
@@ -373,7 +478,8 @@ def expect_tensor(got, expected, on, what="the result", shape_hints=None, kind_h
         raise Diagnosis(f"{what} has shape {tuple(got.shape)}, expected {tuple(expected.shape)}", on=on,
                         expected=show(expected), got=show(got), hint=hint)
     if kind(got.dtype) != kind(expected.dtype):
-        raise Diagnosis(f"{what} has dtype {got.dtype}, expected a {kind(expected.dtype)} tensor", on=on,
+        article = "an" if kind(expected.dtype) == "integer" else "a"
+        raise Diagnosis(f"{what} has dtype {got.dtype}, expected {article} {kind(expected.dtype)} tensor", on=on,
                         expected=show(expected), got=show(got), hint=kind_hint)
     if dtype_reason and got.dtype != expected.dtype:
         raise Diagnosis(f"{what} has dtype {got.dtype}, expected {expected.dtype}", on=on, hint=dtype_reason)
@@ -398,17 +504,34 @@ def close(got, expected):
         return False
 
 
-def recognise(got, expected, mistakes, on, problem="wrong values", hint=None):
+def recognise(got, expected, mistakes, on, problem="wrong values", hint=None, nan_hint=None):
     """Raise a Diagnosis unless `got` equals `expected`. `mistakes`: (problem, hint, what that mistake
     would give, or None where it does not apply) triples. The diagnosis names a mistake only if `got`
-    equals what that one mistake gives and no other: a hint that belongs to another mistake misleads."""
+    equals what that one mistake gives and no other: a hint that belongs to another mistake misleads.
+    A NaN where the reference has a number is named as such (`nan_hint`: its usual cause here)."""
     if close(got, expected):
         return
-    matches = [(mistake_problem, mistake_hint) for mistake_problem, mistake_hint, mistaken in mistakes
-               if mistaken is not None and close(got, mistaken)]
-    if len({mistake_problem for mistake_problem, _ in matches}) == 1:
-        problem, hint = matches[0]
+    problem, hint = known_mistake(got, mistakes) or (problem, hint)
+    if isinstance(got, torch.Tensor) and got.is_floating_point() and isinstance(expected, torch.Tensor) \
+            and got.shape == expected.shape and (got.isnan() & ~expected.isnan()).any():
+        problem, hint = "the result holds NaN (not a number)", nan_hint or (
+            "a NaN comes from 0 * inf, inf - inf or 0 / 0 somewhere on the way")
     raise Diagnosis(problem, on=on, expected=show(expected), got=show(got), hint=hint)
+
+
+def known_mistake(got, mistakes):
+    """The (problem, hint) of the one mistake of `mistakes` (as in `recognise`) that gives exactly `got`, shape
+    included, or None if none or several do. Checked before the shape, it names a mistake that changes the shape."""
+    matches = [(problem, hint) for problem, hint, mistaken in mistakes if mistaken is not None and close(got, mistaken)]
+    return matches[0] if len({problem for problem, _ in matches}) == 1 else None
+
+
+def mistaken(compute):
+    """What a mistake gives, compute(), or None where it raises on this input (as it would in the learner's code)."""
+    try:
+        return compute()
+    except RuntimeError:
+        return None
 
 
 def the_mistake(mistakes, matches):
@@ -427,15 +550,19 @@ def maze_text(maze):
         return show(maze)
 
 
-def as_cells(got, on, expected, reason):
+def as_cells(got, on, expected, reason, tuples_reason=None):
     """`got` as a list of (row, col) tuples of ints; a Diagnosis unless it is a list (or tuple) of pairs of
-    integers. `reason`: what breaks later in the walk-through if it is something else."""
+    integers. `reason`: what breaks later in the walk-through if it is something else. `tuples_reason`, where
+    a [row, col] list would break something that a (row, col) tuple does not: what, and a pair must be a tuple."""
     def is_integer(x):
         return not isinstance(x, bool) and hasattr(x, "__index__") and getattr(x, "ndim", 0) == 0
 
     if isinstance(got, (list, tuple)):
         bad = next((cell for cell in got if not (isinstance(cell, (list, tuple)) and len(cell) == 2
                                                  and all(is_integer(x) for x in cell))), None)
+        if bad is None and tuples_reason and any(isinstance(cell, list) for cell in got):
+            raise Diagnosis("the cells are [row, col] lists, expected (row, col) tuples", on=on,
+                            expected=show(expected), got=show(got), hint=tuples_reason)
         if bad is None:
             return [tuple(operator.index(x) for x in cell) for cell in got]
         what = f"a {type(got).__name__} holding {shorten(repr(bad), 60)}"
@@ -448,37 +575,16 @@ def as_cells(got, on, expected, reason):
 
 
 def training_mazes(count, seed, width):
-    """Seeded training mazes with about a quarter of their items already harvested, like the buffer's."""
+    """Seeded training mazes, each with a share of its items already harvested, like the pool's."""
     mazes = reference.make_training_mazes(count, seed, width)
-    return reference.harvest_some_items(mazes, reference.HARVESTED_FRACTION, torch.Generator().manual_seed(seed))
+    return reference.harvest_some_items(mazes, torch.Generator().manual_seed(seed))
 
 
-def random_net(seed, width=5, hidden_units=16):
+def random_net(seed, width=5):
+    """A seeded QNetwork of the real design, small enough for a check to run in milliseconds."""
     torch.manual_seed(seed)
-    return reference.QNetwork(width, hidden_units)
+    return reference.QNetwork(width, channels=4, context_units=4, hidden_units=8)
 
-
-def random_linear_net(seed, width=5):
-    """Q(s) = W s with random weights, heavier on the position than on the maze: unlike a fresh QNetwork,
-    which prefers one action almost everywhere, its best action changes from cell to cell."""
-    net = nn.Linear(reference.state_size(width), 4, bias=False)
-    weights = torch.randn(net.weight.shape, generator=torch.Generator().manual_seed(seed))
-    weights[:, 3 * width * width:] *= 10
-    with torch.no_grad():
-        net.weight.copy_(weights)
-    return net
-
-
-def linear_net():
-    """Q(s) = W s, with Q-values easy to read by hand for the states of HAND_STATES."""
-    net = nn.Linear(3, 4, bias=False)
-    with torch.no_grad():
-        net.weight.copy_(torch.tensor([[1.0, 0.0, 0.0], [2.0, -1.0, 0.0], [0.0, 3.0, 0.0], [-1.0, 0.0, 5.0]]))
-    return net
-
-
-# Their Q-values under linear_net, as rows: [1, 2, 0, -1], [0, -1, 3, 0], [0, 0, 0, 5], [-1, -2, 0, 1].
-HAND_STATES = torch.tensor([[1.0, 0, 0], [0, 1, 0], [0, 0, 1], [-1, 0, 0]])
 
 ITEMS_MAZE = reference.maze_from_text("""
     .C#H.
@@ -518,7 +624,10 @@ DEAD_END_MISTAKES = (
                                           "column, 0 to n - 1 (neighbours() leaves out what lies beyond)",
      dict(skip_border=True)),
     ("counts diagonal neighbours", "only the 4 neighbours up, down, left and right count", dict(diagonals=True)),
-    ("(column, row) pairs instead of (row, column)", "grid[row][col]: the row comes first", dict(transposed=True)))
+    ("(column, row) pairs instead of (row, column)", "grid[row][col]: the row comes first", dict(transposed=True)),
+    ("looks past the border into the far side of the maze", "grid[-1] is the last row, not a wall beyond the first: "
+                                                            "test 0 <= row < n and 0 <= col < n before looking, or "
+                                                            "use neighbours()", dict(wrap_below_zero=True)))
 
 
 @exercise("dead_ends")
@@ -560,7 +669,7 @@ def check_dead_ends(dead_ends):
 
 
 def dead_ends_by_rule(grid, skip_walls=True, open_codes=(EMPTY, CROP, HUMAN, EXIT), outside_open=False,
-                      skip_border=False, diagonals=False, transposed=False):
+                      skip_border=False, diagonals=False, transposed=False, wrap_below_zero=False):
     """The dead ends under a (possibly mistaken) rule, to recognise the usual mistakes by their output."""
     width = len(grid)
     steps = [(-1, 0), (1, 0), (0, -1), (0, 1)] + ([(-1, -1), (-1, 1), (1, -1), (1, 1)] if diagonals else [])
@@ -568,6 +677,8 @@ def dead_ends_by_rule(grid, skip_walls=True, open_codes=(EMPTY, CROP, HUMAN, EXI
 
     def is_open(row, col):
         inside = 0 <= row < width and 0 <= col < width
+        if wrap_below_zero and -1 <= row < width and -1 <= col < width:  # Python's grid[-1]: the last row
+            inside = True
         return grid[row][col] in open_codes if inside else outside_open
 
     cells = [(row, col) for row in inner for col in inner
@@ -675,10 +786,16 @@ def check_look_up_steps(look_up_steps):
                       "rewards": "rewards are floats, as in outcome.rewards",
                       "terminals": "terminals must be bool, as in outcome.terminals: the Bellman target's "
                                    "~terminals is bitwise not on integers (-1 and -2, not False and True)"}
+        # greedy_rollouts writes a step's positions and mazes back into its own tensors (positions[active] =
+        # after.positions), which only works with their dtypes; a reward of another float dtype does no harm.
+        written_back = ("greedy_rollouts writes the step back into its own tensors (mazes[active], positions[active] "
+                        "= after.mazes, after.positions), which raises unless the dtypes match: positions are long "
+                        "like outcome.next_positions, and mazes keep the dtype of `mazes` (no .long() or .int())")
         for name in ("positions", "rewards", "terminals"):
             got_value, expected_value = getattr(got, name), getattr(expected, name)
             expect_tensor(got_value, expected_value, on, f"Step.{name}", kind_hint=kind_hints[name], shape_hints={
-                (len(mazes),) + tuple(expected_value.shape[1:]): "one entry per step: index with maze_index"})
+                (len(mazes),) + tuple(expected_value.shape[1:]): "one entry per step: index with maze_index"},
+                          dtype_reason=written_back if name == "positions" else None)
             wrong = wrong_rows(got_value, expected_value)
             if wrong:
                 i = wrong[0]
@@ -687,7 +804,7 @@ def check_look_up_steps(look_up_steps):
                                 got=show(got_value[i]), hint=index_hint)
         expect_tensor(got.mazes, expected.mazes, on, "Step.mazes", shape_hints={
             tuple(mazes.shape): "one maze per step: start from mazes[maze_index]"},
-                      kind_hint="mazes hold integer cell codes, like the input mazes")
+                      kind_hint="mazes hold integer cell codes, like the input mazes", dtype_reason=written_back)
         wrong = wrong_rows(got.mazes, expected.mazes)
         if not wrong:
             continue
@@ -727,298 +844,479 @@ def wrong_rows(got, expected):
 
 
 # ---------------------------------------------------------------------------------------------
-# 5. Encoding states
+# 5. What the agent sees
 
 
-@exercise("encode_states")
-def check_encode_states(encode_states):
-    """The hand-made maze at a few positions, then random training mazes (7x7) at random positions."""
-    generator = torch.Generator().manual_seed(7)
-    hand = ITEMS_MAZE.expand(3, -1, -1).clone()
-    random_mazes = training_mazes(6, seed=31, width=7)
-    for on, mazes, positions in (
-            ("the hand-made maze 3 times, with the agent at (0, 0), (2, 1), (4, 3)", hand,
-             torch.tensor([[0, 0], [2, 1], [4, 3]])),
-            ("6 random training mazes (7x7), random positions", random_mazes,
-             torch.randint(7, (6, 2), generator=generator))):
-        expected = reference.encode_states(mazes, positions)
-        got = call(encode_states, {"mazes": mazes, "positions": positions}, on)
-        expect_tensor(got, expected, on, kind_hint="the network takes float states: .float() each piece")
-        if close(got, expected):
-            continue
-        raise encoding_diagnosis(got, expected, mazes, positions, on)
+def ones(plane):
+    """The (row, col) cells where a plane (n, n) is not 0."""
+    return [tuple(cell) for cell in plane.nonzero().tolist()]
 
 
-def encoding_diagnosis(got, expected, mazes, positions, on):
-    """Name the first wrong part of the first wrong state, and what it looks like instead."""
-    width = mazes.shape[-1]
-    cells = width * width
-    parts = {"wall plane": (0, cells), "crop plane": (cells, 2 * cells), "human plane": (2 * cells, 3 * cells),
-             "row one-hot": (3 * cells, 3 * cells + width),
-             "column one-hot": (3 * cells + width, 3 * cells + 2 * width)}
-    b = wrong_rows(got, expected)[0]
-    on = f"{on}; state {b}: agent at {tuple(positions[b].tolist())} in" + maze_text(mazes[b])
-
-    def part(vector, name):
-        start, end = parts[name]
-        return vector[start:end]
-
-    for name in parts:
-        got_part, expected_part = part(got[b], name), part(expected[b], name)
-        if close(got_part, expected_part):
-            continue
-        problem = f"the {name} (entries {parts[name][0]} to {parts[name][1] - 1}) is wrong"
-        if name.endswith("plane"):
-            shown = {"expected": ones(expected_part, width), "got": ones(got_part, width)}
-            flat = mazes[b].flatten()
-            if close(got_part, expected_part.reshape(width, width).T.flatten()):
-                hint = "flatten row by row (mazes.reshape(B, n * n)): this is the column-major (transposed) order"
-            elif name == "wall plane" and close(got_part, (flat <= WALL).float()):
-                hint = "the exit (code -1) is not a wall: compare with == WALL"
-            elif name == "wall plane" and close(got_part, (flat == EMPTY).float()):
-                hint = "1 where there is a wall, not where the cell is empty"
-            elif any(close(got_part, part(expected[b], other)) for other in parts if other != name):
-                hint = "the planes go in the order walls, crops, humans"
-            else:
-                hint = "a plane is 1 exactly where the maze has that code"
-            return Diagnosis(problem, on=on, expected=f"1 at {shown['expected']}", got=f"1 at {shown['got']}",
-                             hint=hint)
-        other = "column one-hot" if name == "row one-hot" else "row one-hot"
-        hint = ("the agent's row comes first, then its column" if close(got_part, part(expected[b], other))
-                else "F.one_hot(positions[:, 0], n) for the row, positions[:, 1] for the column")
-        return Diagnosis(problem, on=on, expected=show(expected_part), got=show(got_part), hint=hint)
-    return Diagnosis("wrong values", on=on, expected=show(expected[b]), got=show(got[b]))
+def plane_cells(planes):
+    """Where each of one maze's planes (4, n, n) is not 0, by name: what a learner can compare with the maze."""
+    return "; ".join(f"{name} at {ones(plane)}" for name, plane in zip(reference.PLANES, planes))
 
 
-def ones(plane, width):
-    """The (row, col) cells where a flattened plane is not 0."""
-    return [divmod(index, width) for index in plane.nonzero().flatten().tolist()]
+def describe_planes(planes):
+    """An encoding's shape and, if it has the planes' layout (B, 4, n, n), where maze 0's planes are not 0."""
+    if not isinstance(planes, torch.Tensor):
+        return show(planes)
+    if planes.dim() == 4 and planes.shape[1] == 4:
+        return f"shape {tuple(planes.shape)}, maze 0: {plane_cells(planes[0].detach())}"
+    return f"shape {tuple(planes.shape)}"
 
 
-# ---------------------------------------------------------------------------------------------
-# 6. The replay buffer
+def encoding_mistakes(mazes, expected):
+    """(problem, hint, what that mistake gives) for the usual mistakes of encode_mazes on `mazes`."""
+    batch, width = len(mazes), mazes.shape[-1]
+    own_axis = "torch.stack([...], dim=1): the planes get an axis of their own, right after the batch"
+    exit_as_wall, open_as_wall = expected.clone(), expected.clone()
+    exit_as_wall[:, 0] = (mazes <= WALL).float()
+    open_as_wall[:, 0] = (mazes != WALL).float()
+    return [("stacked the planes on the batch axis (dim=0)", own_axis, expected.transpose(0, 1)),
+            ("joined the planes along the batch axis, then reshaped them",
+             f"a reshape cannot undo that: it mixes the planes of different mazes. {own_axis}",
+             expected.transpose(0, 1).reshape(expected.shape)),
+            ("concatenated the planes along the batch axis instead of stacking them",
+             f"torch.cat joins the (B, n, n) planes end to end. {own_axis}",
+             expected.transpose(0, 1).reshape(4 * batch, width, width)),
+            ("concatenated the planes along the rows instead of stacking them",
+             f"torch.cat joins the (B, n, n) planes end to end. {own_axis}",
+             expected.reshape(batch, 4 * width, width)),
+            ("the planes are the last axis", f"the convolutions read (B, channels, n, n). {own_axis}",
+             expected.permute(0, 2, 3, 1)),
+            ("the exit plane is missing",
+             "four planes, in the order of PLANES: wall, crop, human, exit (mazes == EXIT)", expected[:, :3]),
+            ("the planes are transposed: rows and columns swapped",
+             "planes[b, k, row, col] is about mazes[b, row, col]: no transpose of the rows and columns",
+             expected.transpose(2, 3)),
+            ("counts the exit as a wall", "the exit's code is -1, below WALL (0): compare with == WALL, not <= WALL",
+             exit_as_wall),
+            ("the wall plane marks the open cells", "plane 0 is 1.0 where there is a wall: mazes == WALL",
+             open_as_wall)]
 
 
-@exercise("make_replay_buffer")
-def check_make_replay_buffer(make_replay_buffer):
-    """The hand-made maze and two training mazes with the normal rewards, then made-up rewards."""
-    mazes = torch.cat([ITEMS_MAZE[None], training_mazes(2, seed=41, width=5)])
-    on_mazes = "the hand-made maze and two training mazes:" + "".join(maze_text(m) + "\n" for m in mazes).rstrip()
-    for on, rewards in ((on_mazes + "\nwith the normal rewards", REWARDS),
-                        (on_mazes + f"\nwith made-up rewards {CUSTOM_REWARDS}", CUSTOM_REWARDS)):
-        expected = reference.make_replay_buffer(mazes, rewards)
-        got = call(make_replay_buffer, {"mazes": mazes, "rewards": rewards}, on)
-        names = ("states", "actions", "rewards", "terminals", "next_states")
-        missing = [name for name in names if not isinstance(getattr(got, name, None), torch.Tensor)]
-        if missing:
-            raise Diagnosis(f"the result has no tensor {', '.join(missing)}", on=on,
-                            hint="return ReplayBuffer(states, actions, rewards, terminals, next_states)")
-        for name in ("states", "next_states"):
-            if getattr(got, name).dtype != torch.uint8:
-                raise Diagnosis(f"{name} are stored as {getattr(got, name).dtype}, expected uint8", on=on,
-                                hint="store states as bytes with .to(torch.uint8): a quarter of the memory of "
-                                     "floats; ReplayBuffer.sample turns them back into floats")
-        count, empty_cells = len(expected.actions), int((mazes == EMPTY).sum())
-        lengths = {name: len(getattr(got, name)) for name in names}
-        if set(lengths.values()) != {count}:
-            got_count = lengths["actions"]
-            if got_count == 4 * int((mazes != WALL).sum()):
-                hint = "the agent only ever stands on EMPTY cells, never on a wall, an item or the exit"
-            elif got_count == empty_cells:
-                hint = "every action from every cell: 4 transitions per empty cell"
-            else:
-                hint = "4 transitions (one per action) for each EMPTY cell, every tensor the same length"
-            raise Diagnosis(f"{lengths} transitions, expected {count} in each (4 actions x {empty_cells} empty cells)",
-                            on=on, hint=hint)
-        for name in names:
-            expect_tensor(getattr(got, name), getattr(expected, name), on, f"ReplayBuffer.{name}")
-        raise_on_wrong_transitions(got, expected, mazes, rewards, on)
+@exercise("encode_mazes")
+def check_encode_mazes(encode_mazes):
+    """Two hand-made 5x5 mazes, then 4 training mazes (7x7) with some of their items harvested."""
+    hand = torch.stack([ITEMS_MAZE, DEAD_ENDS_MAZE])
+    for on, mazes in (("the hand-made mazes" + maze_text(ITEMS_MAZE) + "\nand" + maze_text(DEAD_ENDS_MAZE), hand),
+                      ("4 training mazes (7x7), some items harvested", training_mazes(4, seed=31, width=7))):
+        expected = reference.encode_mazes(mazes)
+        got = call(encode_mazes, {"mazes": mazes}, on)
+        mistake = known_mistake(got, encoding_mistakes(mazes, expected))
+        if mistake:
+            raise Diagnosis(mistake[0], on=on, expected=describe_planes(expected), got=describe_planes(got),
+                            hint=mistake[1])
+        expect_tensor(got, expected, on, shape_hints={
+            (len(mazes), 4, mazes.shape[-1] ** 2): "keep each plane (n, n): the convolutions read them as images"},
+                      kind_hint="the network reads numbers: .float() turns the bool planes into 0.0 and 1.0",
+                      dtype_reason="the network's convolutions have float32 weights and raise on float64 planes: "
+                                   ".float() gives float32")
+        if not close(got, expected):
+            raise planes_diagnosis(got, expected, mazes, on)
 
 
-def raise_on_wrong_transitions(got, expected, mazes, rewards, on):
-    """Compare the two buffers as sets of transitions (any order), keyed by (state, action)."""
-
-    def table(buffer):
-        return {(bytes(state.tolist()), action): (reward, terminal, bytes(next_state.tolist()))
-                for state, action, reward, terminal, next_state in zip(
-                    buffer.states.to(torch.uint8), buffer.actions.tolist(), buffer.rewards.tolist(),
-                    buffer.terminals.tolist(), buffer.next_states.to(torch.uint8))}
-
-    got_table, expected_table = table(got), table(expected)
-    if len(got_table) < len(got.actions):
-        raise Diagnosis("the same (state, action) pair appears more than once", on=on,
-                        hint="pair every cell with each action once: repeat_interleave(4) the cells and "
-                             "torch.arange(4).repeat(count) the actions (or the other way round, consistently)")
-    for key, (reward, terminal, next_state) in expected_table.items():
-        if key not in got_table:
-            raise Diagnosis(f"missing the transition {describe_transition(key, mazes)}", on=on,
-                            hint="one transition for each (EMPTY cell, action) pair")
-        got_reward, got_terminal, got_next_state = got_table[key]
-        if not math.isclose(got_reward, reward, abs_tol=TOLERANCE):
-            default_reward = table(reference.make_replay_buffer(mazes, REWARDS))[key][0]
-            ignores_argument = rewards != REWARDS and math.isclose(got_reward, default_reward, abs_tol=TOLERANCE)
-            raise Diagnosis(f"wrong reward for {describe_transition(key, mazes)}", on=on, expected=f"{reward:.4f}",
-                            got=f"{got_reward:.4f}",
-                            hint="pass the rewards argument on to transitions" if ignores_argument else None)
-        if got_terminal != terminal:
-            raise Diagnosis(f"wrong terminal flag for {describe_transition(key, mazes)}", on=on, expected=terminal,
-                            got=got_terminal, hint="terminal exactly where the step reaches the exit")
-        if got_next_state != next_state:
-            unharvested = next_state_without_harvest(key, mazes)
-            hint = ("encode the mazes after the step (after.mazes): a harvested item is gone in the next state"
-                    if got_next_state == unharvested else "the next state encodes (after.mazes, after.positions)")
-            raise Diagnosis(f"wrong next state for {describe_transition(key, mazes)}", on=on, hint=hint)
-
-
-def decode_position(state, width):
-    cells = width * width
-    rows, cols = list(state[3 * cells:3 * cells + width]), list(state[3 * cells + width:])
-    return rows.index(1), cols.index(1)
-
-
-def maze_of_state(state, mazes):
-    """(index of the maze, (row, col)) that an encoded state (bytes) comes from."""
-    row, col = decode_position(state, mazes.shape[-1])
-    encoded = reference.encode_states(mazes, torch.tensor([[row, col]] * len(mazes))).to(torch.uint8)
-    return next(b for b in range(len(mazes)) if bytes(encoded[b].tolist()) == state), (row, col)
-
-
-def describe_transition(key, mazes):
-    state, action = key
-    maze, position = maze_of_state(state, mazes)
-    return f"maze {maze}, agent at {position}, action {ACTION_NAMES[action]}"
-
-
-def next_state_without_harvest(key, mazes):
-    """The encoded next state of the (state, action) transition as it would be if nothing were harvested."""
-    state, action = key
-    maze, position = maze_of_state(state, mazes)
-    after = reference.step_batch(mazes[maze:maze + 1], torch.tensor([position]), torch.tensor([action]))
-    return bytes(reference.encode_states(mazes[maze:maze + 1], after.positions).to(torch.uint8)[0].tolist())
+def planes_diagnosis(got, expected, mazes, on):
+    """Name the planes in the wrong order, or else the first wrong plane and where it is wrong."""
+    order = [next((k for k in range(4) if close(got[:, j], expected[:, k])), None) for j in range(4)]
+    if set(order) == {0, 1, 2, 3} and order != [0, 1, 2, 3]:  # every plane is there, in another order
+        return Diagnosis("the planes are in the wrong order", on=on, expected=", ".join(reference.PLANES),
+                         got=", ".join(reference.PLANES[k] for k in order),
+                         hint="plane 0 is the walls, 1 the crops, 2 the humans, 3 the exit: the order of PLANES")
+    b, k = differs(got, expected).flatten(2).any(2).nonzero()[0].tolist()
+    code = (WALL, CROP, HUMAN, EXIT)[k]
+    got_plane = got[b, k].detach()
+    binary = bool(((got_plane == 0) | (got_plane == 1)).all())
+    return Diagnosis(f"plane {k} ({reference.PLANES[k]}) is wrong in maze {b}", on=f"{on}; maze {b} is" +
+                     maze_text(mazes[b]), expected=f"1.0 at {ones(expected[b, k])}",
+                     got=f"1.0 at {ones(got_plane)}" if binary else show(got_plane),
+                     hint=f"plane {k} is 1.0 exactly where the maze holds {CODE_NAMES[code]} (mazes == "
+                          f"{('WALL', 'CROP', 'HUMAN', 'EXIT')[k]}), 0.0 elsewhere")
 
 
 # ---------------------------------------------------------------------------------------------
-# 7. The greedy policy
+# 7. The Q-network: signals along corridors, Q-maps, the greedy policy
 
 
-@exercise("greedy_actions")
+# One corridor from the start down and along to the exit: 8 steps, and a turn that a diagonal would cut.
+PROPAGATION_CORRIDOR = reference.maze_from_text("""
+    .####
+    .####
+    .####
+    .####
+    ....E
+""")
+BLOCKED_CELL = (2, 0)  # relay 0 in channel 1: an open cell that keeps only its own source
+
+
+def propagation_cases():
+    """(description, sources, relay, rounds): a hand-made corridor whose answer can be read off, with enough
+    rounds, too few and none; then training mazes with random sources, and random relays."""
+    maze = PROPAGATION_CORRIDOR
+    passes_on = ((maze != WALL) & (maze != EXIT)).float()
+    sources = torch.zeros(1, 2, 5, 5)
+    sources[0, 0, 0, 0] = 1.0  # channel 0: the start
+    sources[0, 1, 4, 4] = 1.0  # channel 1: the exit
+    relay = torch.stack([0.5 * passes_on, 0.9 * passes_on])[None]
+    relay[0, 1, BLOCKED_CELL[0], BLOCKED_CELL[1]] = 0.0
+    corridor = ("a 5x5 corridor" + maze_text(maze) + "\nin 2 channels: channel 0 has source 1.0 at (0, 0) and relay "
+                "0.5 along the corridor; channel 1 has source 1.0 at the exit and relay 0.9 along the corridor, but 0 "
+                f"at {BLOCKED_CELL}; relay 0 at walls and at the exit")
+    for rounds in (10, 5, 0):  # enough to walk the 8 steps of the corridor, too few, none
+        yield f"{corridor}; rounds {rounds}", sources, relay, rounds
+    generator = torch.Generator().manual_seed(32)
+    mazes = training_mazes(3, seed=32, width=7)
+    open_cells = (mazes != WALL)[:, None].float()
+    passes_on = open_cells * (mazes != EXIT)[:, None]
+    sources = torch.rand(3, 3, 7, 7, generator=generator) * (torch.rand(3, 3, 7, 7, generator=generator) < 0.15)
+    sources = (sources * open_cells).requires_grad_(True)  # the network learns its sources through propagate
+    mazes_on = "3 training mazes (7x7) in 3 channels, sources (requiring grad) at random at 15% of the open cells"
+    yield (f"{mazes_on}; relay 0.6, 0.8 and 0.95 by channel at open cells, 0 at walls and the exit; rounds 30",
+           sources, torch.tensor([0.6, 0.8, 0.95])[None, :, None, None] * passes_on, 30)
+    random_relay = (0.3 + 0.7 * torch.rand(3, 3, 7, 7, generator=generator)) * passes_on
+    yield (f"{mazes_on}; relay random in [0.3, 1] at open cells, 0 at walls and the exit; rounds 3", sources,
+           random_relay, 3)
+
+
+def propagate_by_rule(sources, relay, rounds, diagonals=False, wrap=False, outside=0.0, sum_neighbours=False,
+                      own="max", sender_relay=False, extra_rounds=0, from_zero=False, read_sources=False,
+                      in_place=False):
+    """Propagation under a (possibly mistaken) rule, to recognise the usual mistakes by their output."""
+    sources, width = sources.detach(), sources.shape[-1]
+    steps = [(-1, 0), (1, 0), (0, -1), (0, 1)] + ([(-1, -1), (-1, 1), (1, -1), (1, 1)] if diagonals else [])
+
+    def away(grid, d_row, d_col):  # each cell's neighbour (d_row, d_col) away: `outside` beyond the border, or wrap
+        if wrap:
+            return torch.roll(grid, (-d_row, -d_col), dims=(-2, -1))
+        return F.pad(grid, (1, 1, 1, 1), value=outside)[..., 1 + d_row:1 + d_row + width, 1 + d_col:1 + d_col + width]
+
+    signal = torch.zeros_like(sources) if from_zero else sources
+    for _ in range(max(rounds + extra_rounds, 0)):
+        if in_place:  # one direction at a time, each reading what the one before wrote
+            for d_row, d_col in steps:
+                signal = torch.maximum(signal, relay * away(signal, d_row, d_col))
+            continue
+        read = sources if read_sources else signal
+        around = torch.stack([away(relay * read if sender_relay else read, d_row, d_col) for d_row, d_col in steps])
+        around = around.sum(0) if sum_neighbours else around.amax(0)
+        passed = around if sender_relay else relay * around
+        signal = {"max": torch.maximum(sources, passed), "add": sources + passed, "none": passed}[own]
+    return signal
+
+
+# (problem, hint, the arguments of propagate_by_rule that make this mistake)
+PROPAGATION_MISTAKES = (
+    ("diagonal neighbours pass signals on too", "only the four neighbours up, down, left and right: a 3x3 max-pool "
+                                                "reaches the diagonals as well", dict(diagonals=True)),
+    ("signals wrap around the border", "beyond the border there is nothing: torch.roll brings in the far side, where "
+                                       "one_step_away(signal, action, 0.0) pads with 0", dict(wrap=True)),
+    ("a signal of 1 comes in from beyond the border", "beyond the border there is nothing to pass on: "
+                                                      "one_step_away(signal, action, 0.0), with 0.0, not 1.0",
+     dict(outside=1.0)),
+    ("adds up the neighbours' signals instead of taking the largest",
+     "the best neighbour: torch.stack([...]).amax(0), not .sum(0)", dict(sum_neighbours=True)),
+    ("adds a cell's own source to what its neighbours pass on",
+     "keep the larger of the two: torch.maximum(sources, relay * best)", dict(own="add")),
+    ("forgets the sources: a cell keeps only what its neighbours pass on",
+     "signal = torch.maximum(sources, relay * best): each round, a cell keeps its own source if that is larger",
+     dict(own="none")),
+    ("multiplies by the relay of the neighbour that sends, not of the cell that receives",
+     "relay * best, with the relay of the receiving cell: then a wall or the exit (relay 0) receives nothing, "
+     "and its own source still spreads to its neighbours", dict(sender_relay=True)),
+    ("one round too many", "exactly `rounds` rounds (range(rounds)), starting from signal = sources",
+     dict(extra_rounds=1)),
+    ("one round too few", "start from signal = sources, then run all `rounds` rounds", dict(extra_rounds=-1)),
+    ("one round too few", "start from signal = sources, not zeros: the sources are where every signal starts",
+     dict(from_zero=True)),
+    ("each round reads the sources, not the signal of the round before",
+     "take the best neighbour of `signal` and update it every round: read from `sources`, a signal never gets "
+     "further than one cell", dict(read_sources=True)),
+    ("updates the signal while reading it, within a round",
+     "compute the best of the four neighbours from the signal of the round before, then replace the signal at "
+     "once: updated direction by direction, a signal travels several cells in one round", dict(in_place=True)),
+)
+
+
+def reachable(sources, relay, rounds):
+    """(B, C, n, n) bool: where a signal can be after `rounds` rounds, one cell a round from a source, into
+    cells whose relay is above 0."""
+    reach = sources.detach() > 0
+    for _ in range(rounds):
+        around = torch.stack([reference.one_step_away(reach.float(), action, 0.0) for action in range(4)]).amax(0)
+        reach = reach | ((around > 0) & (relay > 0))
+    return reach
+
+
+def grid_text(plane):
+    """A plane of numbers (n, n), one row a line, on a new line."""
+    return "\n" + "\n".join(" ".join(f"{value:7.4g}" for value in row) for row in plane.detach().tolist())
+
+
+@exercise("propagate")
+def check_propagate(propagate):
+    """A hand-made corridor in two channels (10 rounds, 5 and none), then 3 training mazes (7x7) in 3
+    channels with random sources, by-channel relays and random relays."""
+    cases = list(propagation_cases())
+    answers = []
+    for on, sources, relay, rounds in cases:
+        got = call(propagate, {"sources": sources, "relay": relay, "rounds": rounds}, on, change_hints={
+            name: f"signal = sources names the same tensor: writing into it in place (signal[...] = ..., out=signal, "
+                  f"a method ending in _) changes the caller's {name}; build a new signal every round"
+            for name in ("sources", "relay")})
+        expect_tensor(got, reference.propagate(sources, relay, rounds), on,
+                      kind_hint="signals are floats, like the sources")
+        answers.append(got)
+    for (on, sources, relay, rounds), got in zip(cases, answers):
+        expected = reference.propagate(sources, relay, rounds)
+        if not close(got, expected):
+            raise propagation_diagnosis(got, expected, cases, answers, on, sources, relay, rounds)
+        if sources.requires_grad:
+            if not got.requires_grad:
+                raise Diagnosis("no gradient flows back to the sources", on=on,
+                                hint="the network learns its sources through propagate: no .detach(), .item() or "
+                                     "torch.no_grad() here")
+            raise_on_wrong_source_gradient(got, sources, relay, rounds, on)
+
+
+def raise_on_wrong_source_gradient(got, sources, relay, rounds, on):
+    """Compare d(sum of the signal)/d(sources) with the reference's at the cells with a source (elsewhere a
+    max between two zeros may send its gradient either way): a source's gradient counts every cell its signal
+    reaches, so a signal cut off from the graph on the way (a .detach() in the loop) shows there."""
+    (gradient,) = torch.autograd.grad(got.sum(), sources, allow_unused=True)
+    gradient = torch.zeros_like(sources) if gradient is None else gradient
+    (expected,) = torch.autograd.grad(reference.propagate(sources, relay, rounds).sum(), sources)
+    source_cells = sources.detach() > 0
+    if not close(gradient[source_cells], expected[source_cells]):
+        b, channel, row, col = (differs(gradient, expected) & source_cells).nonzero()[0].tolist()
+        raise Diagnosis(f"the gradient of the signal's sum with respect to the source at {(row, col)} is wrong (maze "
+                        f"{b}, channel {channel})", on=on, expected=grid_text(expected[b, channel]),
+                        got=grid_text(gradient[b, channel]),
+                        hint="the signals are right but the gradient is not: a source's gradient must come back "
+                             "through every round it travelled, so no .detach(), torch.no_grad() or .data inside the "
+                             "loop")
+
+
+def propagation_diagnosis(got, expected, cases, answers, on, sources, relay, rounds):
+    """A known mistake if one gives exactly the learner's answers on every case, else where the signal is wrong."""
+    mistake = the_mistake(PROPAGATION_MISTAKES, lambda rule: all(
+        close(answer, propagate_by_rule(case_sources, case_relay, case_rounds, **rule))
+        for answer, (_, case_sources, case_relay, case_rounds) in zip(answers, cases)))
+    wrong = differs(got, expected)
+    too_far = (got.detach().abs() > TOLERANCE) & ~reachable(sources, relay, rounds)
+    b, channel, row, col = (too_far if too_far.any() and not mistake else wrong).nonzero()[0].tolist()
+    on = f"{on}; maze {b}, channel {channel}"
+    shown = {"expected": grid_text(expected[b, channel]), "got": grid_text(got[b, channel])}
+    if mistake:
+        return Diagnosis(mistake[0], on=on, hint=mistake[1], **shown)
+    if too_far.any():
+        return Diagnosis(f"a signal reached {(row, col)}, which no signal can reach in {rounds} rounds", on=on,
+                         hint="each round, a signal moves one cell, into cells whose relay is above 0: compute the "
+                              "best of the four neighbours from the signal of the round before, then replace the "
+                              "whole signal at once", **shown)
+    return Diagnosis(f"wrong signal at {(row, col)}", on=on, hint="each round: signal = the larger of sources and "
+                     "relay * (the largest signal among the four neighbours, 0 beyond the border)", **shown)
+
+
+@exercise("q_values_at")
+def check_q_values_at(q_values_at):
+    """Q-maps whose values say where they sit (3 mazes, 5x5), then random Q-maps (6 mazes, 7x7), both requiring
+    grad."""
+    b, action, row, col = torch.meshgrid(*(torch.arange(size) for size in (3, 4, 5, 5)), indexing="ij")
+    generator = torch.Generator().manual_seed(33)
+    cases = [("Q-maps whose value at [b, action, row, col] is 1000 b + 100 action + 10 row + col, 3 mazes of 5x5",
+              (1000 * b + 100 * action + 10 * row + col).float(), torch.tensor([[0, 0], [2, 4], [4, 1]])),
+             ("random Q-maps, 6 mazes of 7x7", torch.randn(6, 4, 7, 7, generator=generator),
+              torch.randint(7, (6, 2), generator=generator))]
+    for on, q_maps, positions in cases:
+        on = f"{on}, positions {positions.tolist()}"
+        leaf = q_maps.clone().requires_grad_(True)
+        expected = reference.q_values_at(q_maps, positions)
+        got = call(q_values_at, {"q_maps": leaf, "positions": positions}, on, error_hints={
+            "could not be broadcast": "positions[:, 0] is every agent's row and positions[:, 1] every agent's column; "
+                                      "positions[0] is the first agent's (row, col)",
+            "for dimension 1 with size 4": "axis 1 of a Q-map (B, 4, n, n) is the actions: the row and the column "
+                                           "are axes 2 and 3, q_maps[b, :, row, col]"})
+        batch, width = len(q_maps), q_maps.shape[-1]
+        expect_tensor(got, expected, on, shape_hints={
+            (batch, 4, batch): "q_maps[:, :, rows, cols] pairs every maze with every agent: index the batch too, with "
+                               "torch.arange(B), so that maze b meets agent b",
+            (4, batch): "one row of four Q-values per maze: (B, 4)",
+            (batch, width): "the actions are axis 1 of a Q-map (B, 4, n, n): q_maps[b, :, row, col]",
+            (batch,): "all four Q-values of the agent's cell, one per action: (B, 4)"})
+        recognise(got, expected, on=on, hint="for each b, q_maps[b, :, row_b, col_b]",
+                  mistakes=[("read (column, row) instead of (row, column)", "positions are (row, col): the row "
+                             "indexes axis 2 of the Q-map, the column axis 3",
+                             reference.q_values_at(q_maps, positions.flip(1)))])
+        if not got.requires_grad:
+            raise Diagnosis("no gradient flows back to the Q-maps", on=on,
+                            hint="no .detach(), .item() or torch.no_grad(): the dreams of section 18 climb the "
+                                 "gradient through these values into the maze")
+
+
+class StandInQNetwork(nn.Module):
+    """A seeded stand-in for a QNetwork: Q-maps from a 3x3 convolution of the planes plus a value per cell and
+    action, all within about 0.1 of each other, so that the best action changes from cell to cell and a
+    random pick is often another action. It notes whether it, or any copy of it, ever ran with gradients on
+    (in the class: the check hands the learner's function copies)."""
+
+    ran_with_gradients = False
+
+    def __init__(self, width, seed):
+        super().__init__()
+        generator = torch.Generator().manual_seed(seed)
+        self.width = width
+        self.around = nn.Conv2d(4, 4, 3, padding=1, bias=False)
+        with torch.no_grad():
+            self.around.weight.copy_(0.01 * torch.randn(self.around.weight.shape, generator=generator))
+        self.by_cell = nn.Parameter(0.03 * torch.randn(4, width, width, generator=generator))
+
+    def forward(self, planes):
+        if planes.dim() != 4 or tuple(planes.shape[1:]) != (4, self.width, self.width):
+            raise ValueError(f"expected planes of shape (batch, 4, {self.width}, {self.width}) from encode_mazes, "
+                             f"got {tuple(planes.shape)}")
+        StandInQNetwork.ran_with_gradients |= torch.is_grad_enabled()
+        return self.around(planes) + self.by_cell
+
+
+def empty_cells(mazes, per_maze, generator):
+    """(B * per_maze, 2): `per_maze` random EMPTY cells of each maze, in the order of the mazes."""
+    cells = []
+    for maze in mazes:
+        empty = (maze == EMPTY).nonzero()
+        cells.append(empty[torch.randint(len(empty), (per_maze,), generator=generator)])
+    return torch.cat(cells)
+
+
+@exercise("greedy_actions", uses=("encode_mazes", "q_values_at"))
 def check_greedy_actions(greedy_actions):
-    """A random network on 6 random mazes at random empty cells, then on a batch of exactly 4."""
-    net = random_linear_net(seed=8)
-    generator = torch.Generator().manual_seed(8)
-    for on, count in (("a random network, 6 random training mazes (5x5)", 6),
-                      ("a random network, a batch of 4 (as many states as actions)", 4)):
-        mazes = training_mazes(count, seed=51 + count, width=5)
-        positions = torch.stack([empty_cell(maze, generator) for maze in mazes])
-        on = f"{on}, agents at {positions.tolist()}"
-        expected = reference.greedy_actions(net, mazes, positions)
-        got = call(greedy_actions, {"q_net": net, "mazes": mazes, "positions": positions}, on)
-        expect_tensor(got, expected, on, shape_hints={(4,): "the argmax over the actions is dim=1; dim=0 is the batch",
-                                                      (count, 1): "argmax(dim=1) without keepdim gives (B,)"},
-                      kind_hint="the index of the best action (argmax), not its Q-value (max)")
-        q_values = net(reference.encode_states(mazes, positions)).detach()
-        recognise(got, expected, on=on,
-                  hint="argmax over the 4 actions (dim=1) of q_net(encode_states(mazes, positions))",
+    """A stand-in network with close Q-values at 400 (maze, cell) pairs of 100 training mazes (5x5), then
+    at one cell in each of 6 training mazes (7x7)."""
+    generator = torch.Generator().manual_seed(34)
+    for on, mazes, per_maze in (
+            ("a stand-in network with Q-values close together, 4 random empty cells in each of 100 training mazes "
+             "(5x5): 400 (maze, cell) pairs", training_mazes(100, seed=34, width=5), 4),
+            ("a stand-in network with Q-values close together, a random empty cell in each of 6 training mazes (7x7)",
+             training_mazes(6, seed=35, width=7), 1)):
+        positions = empty_cells(mazes, per_maze, generator)
+        mazes = mazes.repeat_interleave(per_maze, dim=0)
+        q_net = StandInQNetwork(mazes.shape[-1], seed=34)
+        if len(mazes) <= 8:
+            on = f"{on}; agents at {positions.tolist()}"
+        expected = reference.greedy_actions(q_net, mazes, positions)
+        StandInQNetwork.ran_with_gradients = False
+        got = call(greedy_actions, {"q_net": q_net, "mazes": mazes, "positions": positions}, on,
+                   random_hint="the greedy policy is the argmax, every time: no epsilon-greedy exploration or "
+                               "sampling here (the rollouts measure what the agent has learned)")
+        with torch.no_grad():  # the check's own use of the network must not count as the learner's
+            q_values = reference.q_values_at(q_net(reference.encode_mazes(mazes)), positions)
+        values_hint = ("the actions are right, but as floats: an action is an index (long), which argmax returns; "
+                       "leave out the .float()" if isinstance(got, torch.Tensor) and close(got, expected.float())
+                       else "the index of the best action (argmax), not its Q-value (max)")
+        width = mazes.shape[-1]
+        expect_tensor(got, expected, on, shape_hints={
+            (4,): "the argmax over the actions is dim=1; dim=0 is the batch",
+            (len(mazes), 1): "argmax(dim=1) without keepdim gives (B,)",
+            (len(mazes), width, width): "that is the best action at every cell: read the agents' cells with "
+                                        "q_values_at first"},
+                      kind_hint=values_hint, dtype_reason="step_batch indexes the transition tables with these "
+                                                          "actions, and argmax gives int64 (long) indices")
+        wrong = int((got != expected).sum())
+        problem, hint = ((f"not the greedy action at {wrong} of {len(mazes)} (maze, cell) pairs",
+                          "the argmax at every state: no random action now and then (epsilon-greedy exploration) here")
+                         if wrong <= len(mazes) // 10 else
+                         ("wrong values", "the argmax over the 4 actions (dim=1) of "
+                                          "q_values_at(q_net(encode_mazes(mazes)), positions)"))
+        recognise(got, expected, on=on, problem=problem, hint=hint,
                   mistakes=[("picked the worst action", "argmax, not argmin", q_values.argmin(1)),
-                            ("argmax over the batch axis", "the argmax over the actions is dim=1; dim=0 is the batch",
-                             q_values.argmax(0) if count == 4 else None),
                             ("looked at (column, row) instead of (row, column)", "positions are (row, col)",
-                             reference.greedy_actions(net, mazes, positions.flip(1)))])
-
-
-def empty_cell(maze, generator):
-    cells = (maze == EMPTY).nonzero()
-    return cells[torch.randint(len(cells), (1,), generator=generator).item()]
+                             reference.greedy_actions(q_net, mazes, positions.flip(1)))])
+        if StandInQNetwork.ran_with_gradients:
+            raise Diagnosis("ran the network with gradients on", on=on,
+                            hint="acting needs no gradient: under `with torch.no_grad():` the network builds no "
+                                 "autograd graph, which saves its memory and time at every step of every rollout")
 
 
 # ---------------------------------------------------------------------------------------------
 # 8. Learning
 
 
+def bellman_cases():
+    """(description, next_q, rewards, terminals, gamma or None for the default): by hand, then in the shapes
+    training uses, with the default gamma and others."""
+    generator = torch.Generator().manual_seed(35)
+
+    def random_steps(shape, share_terminal):
+        return (3 * torch.randn(shape + (4,), generator=generator), 5 * torch.randn(shape, generator=generator),
+                torch.rand(shape, generator=generator) < share_terminal)
+
+    yield ("4 steps whose next Q-values are [1, 2, 0, -1], [0, -1, 3, 0], [0, 0, 0, 5], [-1, -2, 0, 1]; rewards "
+           "[0.5, -1, 10, -0.1], terminals [F, F, T, F], gamma 0.9",
+           torch.tensor([[1.0, 2.0, 0.0, -1.0], [0.0, -1.0, 3.0, 0.0], [0.0, 0.0, 0.0, 5.0], [-1.0, -2.0, 0.0, 1.0]]),
+           torch.tensor([0.5, -1.0, 10.0, -0.1]), torch.tensor([False, False, True, False]), 0.9)
+    yield ("the update by hand of section 8: next Q-values [0.5, 0.2, 1, 3] for both steps, rewards [-0.1, 9.9], "
+           "terminals [F, T], the default gamma", torch.tensor([[0.5, 0.2, 1.0, 3.0]] * 2), torch.tensor([-0.1, 9.9]),
+           torch.tensor([False, True]), None)
+    yield ("every action at one cell of 4 mazes: next_q (4, 4, 4), rewards and terminals (4, 4), gamma 0.5",
+           *random_steps((4, 4), 0.25), 0.5)
+    yield ("every cell and action of 2 mazes (5x5), as in training: next_q (2, 5, 5, 4, 4), rewards and terminals "
+           "(2, 5, 5, 4), the default gamma", *random_steps((2, 5, 5, 4), 0.1), None)
+
+
 @exercise("bellman_target")
 def check_bellman_target(bellman_target):
-    """A hand-made linear network (4 transitions, one terminal, gamma 0.9), then a random network on 6
-    transitions with the default gamma and with gamma 0.5."""
-    generator = torch.Generator().manual_seed(9)
-    net = random_net(seed=9)
-    states = torch.randint(2, (6, reference.state_size(5)), generator=generator).float()
-    random_rewards = torch.randn(6, generator=generator) * 5
-    random_terminals = torch.tensor([False, True, False, False, True, False])
-    cases = [("a linear network with Q-values [1, 2, 0, -1], [0, -1, 3, 0], [0, 0, 0, 5], [-1, -2, 0, 1]; "
-              "rewards [0.5, -1, 10, -0.1], terminals [F, F, T, F], gamma 0.9", linear_net(),
-              torch.tensor([0.5, -1.0, 10.0, -0.1]), torch.tensor([False, False, True, False]), HAND_STATES, 0.9),
-             ("a random network, 6 transitions (2 terminal), the default gamma", net, random_rewards,
-              random_terminals, states, None),
-             ("a random network, 6 transitions (2 terminal), gamma 0.5", net, random_rewards, random_terminals,
-              states, 0.5)]
-    for on, target_net, rewards, terminals, next_states, gamma in cases:
-        inputs = {"target_net": target_net, "rewards": rewards, "terminals": terminals, "next_states": next_states}
+    """4 steps by hand with gamma 0.9, the update by hand of section 8, then random steps shaped (4, 4) with
+    gamma 0.5 and (2, 5, 5, 4), as in training, with the default gamma."""
+    for on, next_q, rewards, terminals, gamma in bellman_cases():
+        inputs = {"next_q": next_q, "rewards": rewards, "terminals": terminals}
         if gamma is not None:
             inputs["gamma"] = gamma
         expected = reference.bellman_target(*inputs.values())
-        got = call(bellman_target, inputs, on)
-        batch = len(rewards)
-        expect_tensor(got, expected, on, shape_hints={
-            (batch, 4): "one target per transition: the max over the actions of target_net(next_states)",
-            (4,): "the max over the actions is dim=1; dim=0 is the batch",
-            (batch, 1): "max(dim=1) without keepdim gives (B,)"})
-        if got.requires_grad:
-            raise Diagnosis("the target carries a gradient into target_net", on=on,
-                            hint="compute it under torch.no_grad(): the target is a fixed label, only q_net learns")
+        got = call(bellman_target, inputs, on, error_hints={
+            "must match the size of tensor": "next_q is (..., 4) and rewards (...): the max over the last axis alone "
+                                             "(dim=-1) leaves exactly the shape of rewards",
+            "with a bool tensor is not supported": "terminals is bool: ~terminals is True where the episode goes on "
+                                                   "(or 1 - terminals.float())"})
         gamma = GAMMA if gamma is None else gamma
-        with torch.no_grad():
-            q_next = target_net(next_states)
-        best = q_next.max(1).values
-        alive = (~terminals).float()
-        if close(got[~terminals], expected[~terminals]) and not close(got[terminals], expected[terminals]):
+        alive = ~terminals
+        best = next_q.max(-1).values
+        mistakes = [("terminal steps still get a future value", "after a terminal step there is no future: multiply "
+                     "gamma * max Q by (~terminals)", rewards + gamma * best),
+                    ("used the min over the next actions", "the target assumes the best next action: max",
+                     rewards + gamma * next_q.min(-1).values * alive),
+                    ("used the mean over the next actions", "the target assumes the best next action: max",
+                     rewards + gamma * next_q.mean(-1) * alive),
+                    ("ignores the gamma argument", "use the gamma passed in, not the global GAMMA",
+                     rewards + GAMMA * best * alive if gamma != GAMMA else None),
+                    ("the future is not discounted", "multiply the future value by gamma", rewards + best * alive),
+                    ("the max over axis 0, not over the next actions", "next_q is (..., 4): the actions are its last "
+                     "axis, dim=-1 (training passes (B, n, n, 4, 4), where dim=0 is the mazes)",
+                     mistaken(lambda: rewards + gamma * next_q.max(0).values * alive)),
+                    ("the max over axis 1, not over the next actions", "next_q is (..., 4): the actions are its last "
+                     "axis, dim=-1 (training passes (B, n, n, 4, 4), where dim=1 is the rows)",
+                     mistaken(lambda: rewards + gamma * next_q.max(1).values * alive) if next_q.dim() > 2 else None),
+                    ("keepdim=True keeps an axis of size 1, so the result has the wrong shape",
+                     "leave out keepdim: the kept (..., 1) axis broadcasts against rewards (...) into a bigger tensor; "
+                     "without it the result has the shape of rewards",
+                     mistaken(lambda: rewards + gamma * next_q.max(-1, keepdim=True).values * alive[..., None])),
+                    ("keepdim=True keeps an axis of size 1, so the result has the wrong shape",
+                     "leave out keepdim: the kept (..., 1) axis broadcasts against rewards (...) into a bigger tensor; "
+                     "without it the result has the shape of rewards",
+                     mistaken(lambda: rewards + gamma * next_q.max(-1, keepdim=True).values * alive)),
+                    ("no max over the next actions", "the future value is the best next action's: "
+                     "next_q.max(dim=-1).values", mistaken(lambda: rewards + gamma * next_q * alive))]
+        mistake = known_mistake(got, mistakes)
+        if mistake and not close(got, expected):
+            raise Diagnosis(mistake[0], on=on, expected=show(expected), got=show(got), hint=mistake[1])
+        expect_tensor(got, expected, on)
+        if close(got[alive], expected[alive]) and not close(got[terminals], expected[terminals]):
             zeroed = close(got[terminals], torch.zeros_like(got[terminals]))
             raise Diagnosis("the target of a terminal step is wrong", on=on, expected=show(expected), got=show(got),
                             hint="only the future is masked: at a terminal step the target is the reward itself"
                                  if zeroed else
                                  "no future after a terminal step: multiply gamma * max Q by (~terminals)")
-        recognise(got, expected, on=on,
-                  hint="r + gamma * max over actions of target_net(s'), the future masked by ~terminals",
-                  mistakes=[("terminal steps still get a future value", "after a terminal step there is no future: "
-                             "multiply gamma * max Q by (~terminals)", rewards + gamma * best),
-                            ("used the min over actions", "the target assumes the best next action: max",
-                             rewards + gamma * q_next.min(1).values * alive),
-                            ("used the mean over actions", "the target assumes the best next action: max",
-                             rewards + gamma * q_next.mean(1) * alive),
-                            ("ignores the gamma argument", "use the gamma passed in, not the global GAMMA",
-                             rewards + GAMMA * best * alive),
-                            ("the future is not discounted", "multiply the future value by gamma",
-                             rewards + best * alive),
-                            ("the max over the batch axis", "the max over the actions is dim=1; dim=0 is the batch",
-                             rewards + gamma * q_next.max(0).values * alive if batch == 4 else None)])
-
-
-@exercise("predicted_q")
-def check_predicted_q(predicted_q):
-    """A hand-made linear network (4 states), then a random network on 6 states, with chosen actions."""
-    generator = torch.Generator().manual_seed(10)
-    states = torch.randint(2, (6, reference.state_size(5)), generator=generator).float()
-    for on, net, states, actions in (
-            ("a linear network with Q-values [1, 2, 0, -1], [0, -1, 3, 0], [0, 0, 0, 5], [-1, -2, 0, 1]; "
-             "actions [1, 2, 3, 0]", linear_net(), HAND_STATES, torch.tensor([1, 2, 3, 0])),
-            ("a random network, 6 states, actions [3, 0, 2, 2, 1, 0]", random_net(seed=10), states,
-             torch.tensor([3, 0, 2, 2, 1, 0]))):
-        expected = reference.predicted_q(net, states, actions)
-        got = call(predicted_q, {"q_net": net, "states": states, "actions": actions}, on)
-        batch = len(actions)
-        expect_tensor(got, expected, on, shape_hints={
-            (batch, 1): "squeeze the last axis: against (B,) targets, a (B, 1) prediction broadcasts to a (B, B) loss",
-            (batch, 4): "pick the Q-value of the action taken in each row: gather(1, actions[:, None])",
-            (batch, batch): "q[:, actions] takes every action for every row: use gather(1, actions[:, None])"})
-        if not got.requires_grad:
-            raise Diagnosis("no gradient flows back to q_net", on=on,
-                            hint="no torch.no_grad() or .detach() here: the loss trains q_net through this value")
-        q_values = net(states).detach()
-        recognise(got, expected, on=on, hint="q_net(states).gather(1, actions[:, None]).squeeze(1)",
-                  mistakes=[("the best action's Q-value instead of the taken action's",
-                             "the loss needs Q(s, a) for the action that was taken: gather with actions",
-                             q_values.max(1).values),
-                            ("gathered along the batch axis", "gather along dim=1, the actions",
-                             q_values.gather(0, actions[:, None]).squeeze(1) if actions.max() < batch else None)])
+        recognise(got, expected, on=on, mistakes=mistakes,
+                  hint="r + gamma * (the max over the last axis of next_q), the future masked by ~terminals")
 
 
 @exercise("td_loss")
@@ -1067,7 +1365,10 @@ def check_sync_target(sync_target):
     """Two random networks, with tau 0.1, then 1 (a hard copy)."""
     for tau in (0.1, 1.0):
         on = f"two random networks (5x5 mazes, 8 hidden units), tau {tau}"
-        target_net, q_net = random_net(seed=12, hidden_units=8), random_net(seed=13, hidden_units=8)
+        target_net, q_net = random_net(seed=12), random_net(seed=13)
+        with torch.no_grad():  # every network starts with the same decays: make them differ, so they must be synced
+            q_net.decay_logits.add_(torch.linspace(-0.5, 0.5, len(q_net.decay_logits)))
+        names = [name for name, _ in target_net.named_parameters()]
         start = [param.detach().clone() for param in target_net.parameters()]
         online = [param.detach().clone() for param in q_net.parameters()]
         call(sync_target, {"target_net": target_net, "q_net": q_net, "tau": tau}, on, may_change=("target_net",),
@@ -1092,11 +1393,19 @@ def check_sync_target(sync_target):
         elif looks_like([q + tau * (t - q) for t, q in zip(start, online)]):
             problem, hint = ("tau and 1 - tau are swapped", "tau is the share of the online weights: "
                              "target <- (1 - tau) * target + tau * online")
+        elif all(close(g, e) or close(g, s) for g, e, s in zip(got, expected, start)):
+            skipped = [name for name, g, e in zip(names, got, expected) if not close(g, e)]
+            listed = ", ".join(skipped[:3]) + (f" and {len(skipped) - 3} more" if len(skipped) > 3 else "")
+            problem, hint = (f"{len(skipped)} of {len(names)} parameters were not synced: {listed}",
+                             "every parameter: zip(target_net.parameters(), q_net.parameters()) gives them all, the "
+                             "biases and decay_logits (which belongs to no layer) too")
         else:
             problem, hint = "wrong target weights", "target <- (1 - tau) * target + tau * online, for every parameter"
-        raise Diagnosis(f"{problem} (parameter {first} differs)", on=on,
-                        expected=show(expected[first].flatten()[:6]) + " (first 6 values)",
-                        got=show(got[first].flatten()[:6]), hint=hint)
+        values = " (its first 6 values)" if expected[first].numel() > 6 else ""
+        named = names[first] in problem  # the problem lists the parameters already
+        raise Diagnosis(problem if named else f"{problem} (parameter {first}, {names[first]}, differs)", on=on,
+                        expected=show(expected[first].flatten()[:6]) + values, got=show(got[first].flatten()[:6]),
+                        hint=hint)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1119,9 +1428,11 @@ def check_discounted_return(discounted_return):
                    error_hints={"": "an episode with no steps has a return of 0: start the sum from 0"} if not rewards
                    else None)
         if not is_number(got):
-            raise Diagnosis(f"returned a {type(got).__name__}, expected a number", on=on, expected=expected,
-                            got=show(got), hint="add up the discounted rewards into one number: section 16 prints "
-                                                "returns with {:.2f} and compares two of them with >")
+            what = f"tensor of shape {tuple(got.shape)}" if isinstance(got, torch.Tensor) else type(got).__name__
+            raise Diagnosis(f"returned a {what}, expected a number", on=on, expected=expected, got=show(got),
+                            hint="add up the discounted rewards into one number: section 16 prints returns with "
+                                 "{:.2f}, which a tensor can do only if it has shape () (no keepdim, or .item()), "
+                                 "and compares two of them with >")
         gamma = GAMMA if gamma is None else gamma
         recognise(got, expected, on=on, hint="sum over t of gamma**t * rewards[t]",
                   mistakes=[("the first reward is discounted too (off by one)",
@@ -1135,9 +1446,9 @@ def check_discounted_return(discounted_return):
 
 
 def is_number(value):
-    """A real number, or a tensor holding exactly one."""
+    """A real number, or a tensor of shape () holding one (a tensor of shape (1,) cannot be formatted with {:.2f})."""
     if isinstance(value, torch.Tensor):
-        return value.numel() == 1 and not value.is_complex()
+        return value.dim() == 0 and not value.is_complex()
     return isinstance(value, (int, float)) or type(value).__name__.startswith(("float", "int"))  # numpy's too
 
 
@@ -1172,7 +1483,10 @@ def check_shortest_path_to_exit(shortest_path_to_exit):
                    change_hints={"maze": "keep what you have visited in a dict or set of your own (came_from): "
                                          "writing into the maze changes it for whoever called you"})
         got = as_cells(got, on, expected, "path_rewards walks the path pair by pair and asks `here != there` of "
-                                          "each pair of cells, which a tensor cannot answer: return a list")
+                                          "each pair of cells, which a tensor cannot answer: return a list",
+                       tuples_reason="section 21 asks `opened_post(maze) in shortest_path_to_exit(maze)`, and a "
+                                     "(row, col) tuple never equals a [row, col] list: append tuple(cell), or the "
+                                     "(row, col) keys of came_from")
         if not got:
             raise Diagnosis("returned an empty path", on=on, expected=expected, got=got,
                             hint="the walk starts at START and ends at the exit, both included")
@@ -1181,6 +1495,21 @@ def check_shortest_path_to_exit(shortest_path_to_exit):
 
 def raise_on_invalid_path(path, expected, maze, on):
     """Any shortest walk from START to the exit over EMPTY cells is right; say what is wrong with `path`."""
+    try:
+        raise_on_invalid_way(path, expected, maze, on)
+    except Diagnosis as problem:
+        swapped = [(col, row) for row, col in path]
+        try:
+            raise_on_invalid_way(swapped, expected, maze, on)
+        except Diagnosis:
+            raise problem from None
+        raise Diagnosis("(column, row) pairs instead of (row, column)", on=on, expected=expected, got=path,
+                        hint="maze[row, col]: the row comes first, as in the (row, col) pairs that neighbours() "
+                             "yields") from None
+
+
+def raise_on_invalid_way(path, expected, maze, on):
+    """raise_on_invalid_path, without looking for swapped rows and columns."""
     width = maze.shape[0]
     exit_cell = (width - 1, width - 1)
     if path[0] != START:
@@ -1291,6 +1620,8 @@ def check_dream_objective(dream_objective):
         chosen = q_values.gather(1, actions[:, None]).squeeze(1)
         others = q_values.masked_fill(F.one_hot(actions, 4).bool(), float("-inf"))
         recognise(got, expected, on=on, hint="Q[a] - torch.logsumexp(Q with a masked to -inf, dim=1)",
+                  nan_hint="0 * -inf is NaN: mask the chosen action with q_values.masked_fill(mask, float('-inf')), "
+                           "not by multiplying or adding -inf",
                   mistakes=[("the sign is flipped", "the objective grows as the chosen action wins: Q[a] - ...",
                              -expected),
                             ("the chosen action is inside the logsumexp",
@@ -1317,12 +1648,13 @@ def ascend(q_net, mazes, positions, actions, logits, penalty, config, zero_grad=
     """The walls that optimise_walls would give with one mistake: no zero_grad, sign=-1 (descending),
     another optimiser class, or stopping one step short (`last_step`=False returns the walls before it)."""
     fixed, fixed_walls = reference.fixed_cells(mazes, positions), (mazes == WALL).float()
-    states = reference.encode_states(mazes, positions)
+    planes = reference.encode_mazes(mazes)
     logits = logits.clone().requires_grad_(True)
     step = (optimiser or torch.optim.Adam)([logits], lr=config.learning_rate)
     for _ in range(config.steps):
         walls = reference.dream_walls(logits, fixed, fixed_walls)
-        objective = reference.dream_objective(q_net(reference.with_wall_plane(states, walls)), actions)
+        q_values = reference.q_values_at(q_net(reference.with_wall_plane(planes, walls)), positions)
+        objective = reference.dream_objective(q_values, actions)
         loss = sign * (penalty(walls) - objective).mean()
         if zero_grad:
             step.zero_grad()
@@ -1332,10 +1664,10 @@ def ascend(q_net, mazes, positions, actions, logits, penalty, config, zero_grad=
     return final.detach()
 
 
-@exercise("optimise_walls", uses=("encode_states", "dream_walls", "dream_objective"))
+@exercise("optimise_walls", uses=("encode_mazes", "q_values_at", "dream_walls", "dream_objective"))
 def check_optimise_walls(optimise_walls):
     """A tiny seeded network (5x5 mazes, 8 hidden units) dreaming for 3 placements, 6 steps of Adam at 0.3."""
-    q_net = random_net(seed=24, width=5, hidden_units=8)
+    q_net = random_net(seed=24)
     positions, actions = torch.tensor([[2, 2], [1, 0], [3, 3]]), torch.tensor([RIGHT, DOWN, UP])
     mazes = reference.open_mazes_with_a_human(positions, actions, width=5)
     logits = -1.0 + torch.randn(3, 5, 5, generator=torch.Generator().manual_seed(24))
@@ -1361,7 +1693,17 @@ def check_optimise_walls(optimise_walls):
                              "and matplotlib cannot draw a tensor that requires grad")
     if close(got, expected):
         return
-    start = reference.dream_walls(logits, reference.fixed_cells(mazes, positions), (mazes == WALL).float())
+    fixed = reference.fixed_cells(mazes, positions)
+    if ((got < 0) | (got > 1)).any():
+        raise Diagnosis("returned values outside [0, 1], not wall strengths", on=on, expected=show(expected[0]),
+                        got=show(got[0]), hint="return dream_walls(logits, fixed, fixed_walls).detach().cpu(): the "
+                                               "wall strengths, not the logits they come from")
+    if not close(got[fixed], (mazes == WALL).float()[fixed]):
+        raise Diagnosis("the fixed cells changed (the agent's, the human's, the start or the exit)", on=on,
+                        expected=show(expected[0]), got=show(got[0]),
+                        hint="build the walls with dream_walls(logits, fixed, fixed_walls) at every step and at the "
+                             "end: it keeps the fixed cells as they are, which a sigmoid of the logits alone moves")
+    start = reference.dream_walls(logits, fixed, (mazes == WALL).float())
     recognise(got, expected, on=on, problem="wrong wall strengths after the ascent",
               hint="config.steps steps of Adam(lr=config.learning_rate) on [logits], each on the loss "
                    "(penalty(walls) - dream_objective(q_values, actions)).mean()",
@@ -1401,12 +1743,23 @@ def protrusion_cases():
         .....
         H...E
         """)
+    # Posts standing alone, and a block at (2, 2) that touches no other wall: none of them sticks out.
+    lone_blocks = reference.maze_from_text("""
+        .....
+        .#.#.
+        ..#..
+        .#.#.
+        ....E
+        """)
     rng = random.Random(22)
     return [("a 5x5 maze whose middle wall ends one block short of a post (row 3)", moved_tip),
             ("a 5x5 maze with a one-block wall on the top border (row 0, column 2)", border_stub),
+            ("a 5x5 maze with lone posts and a lone block at (2, 2)", lone_blocks),
             ("training maze make_training_maze(22, width=7)", reference.make_training_maze(22, 7)),
             *((f"a 7x7 maze with one wall moved by one block (seed {seed})", reference.make_blind_spot_maze(rng, 7))
-              for seed in range(3))]
+              for seed in range(3)),
+            ("training maze make_training_maze(0, width=9), with posts in row and column 7",
+             reference.make_training_maze(0, 9))]
 
 
 # (problem, hint, the arguments of protrusions_by_rule that make this mistake)
@@ -1420,17 +1773,21 @@ PROTRUSION_MISTAKES = (
                                             "another only at a corner is not attached to it", dict(diagonals=True)),
     ("open cells are listed too", "only wall cells stick out: keep (maze == WALL) in the condition",
      dict(walls_only=False)),
+    ("walls with no wall neighbour at all are listed too", "exactly one wall neighbour (== 1, not <= 1): a block "
+                                                           "that touches no other wall does not end a wall",
+     dict(at_most_one=True)),
 )
 
 
 @exercise("single_block_protrusions")
 def check_single_block_protrusions(single_block_protrusions):
-    """Two hand-made 5x5 mazes, a training maze, and three 7x7 mazes with a wall moved by one block."""
+    """Three hand-made 5x5 mazes, a training maze, three 7x7 mazes with a wall moved by one block, and a 9x9
+    training maze."""
     cases = [(f"{on}:{maze_text(maze)}", maze) for on, maze in protrusion_cases()]
     answers = [sorted(as_cells(call(single_block_protrusions, {"maze": maze}, on), on,
                                reference.single_block_protrusions(maze),
-                               "edit_kind asks `if single_block_protrusions(maze):`, which a tensor of several "
-                               "cells cannot answer: finish with .tolist()"))
+                               "return a Python list, as (...).nonzero().tolist() gives: edit_kind asks `if "
+                               "single_block_protrusions(maze):`, which a tensor of several cells cannot answer"))
                for on, maze in cases]
     for (on, maze), got in zip(cases, answers):
         expected = sorted(tuple(cell) for cell in reference.single_block_protrusions(maze))
@@ -1443,6 +1800,11 @@ def check_single_block_protrusions(single_block_protrusions):
             raise Diagnosis(mistake[0], on=on, expected=show(expected), got=show(got), hint=mistake[1])
         extra = [cell for cell in got if cell not in expected]
         missed = [cell for cell in expected if cell not in got]
+        posts = [cell for cell in extra if cell[0] % 2 == 1 and cell[1] % 2 == 1]
+        if posts:
+            raise Diagnosis(f"listed the post at {posts[0]}", on=on, expected=show(expected), got=show(got),
+                            hint="a post is any cell with an odd row and an odd column, whatever the maze's width: "
+                                 "(row % 2 == 1) & (col % 2 == 1)")
         raise Diagnosis(f"listed {extra[0]}, which does not stick out by a single block" if extra else
                         f"missed {missed[0]}, which sticks out by a single block", on=on, expected=show(expected),
                         got=show(got), hint="wall cells with exactly one wall neighbour (up, down, left, right; the "
@@ -1450,7 +1812,7 @@ def check_single_block_protrusions(single_block_protrusions):
 
 
 def protrusions_by_rule(maze, border_is_wall=True, leave_out_posts=True, diagonals=False, walls_only=True,
-                        transposed=False):
+                        transposed=False, at_most_one=False):
     """The sorted protrusions under a (possibly mistaken) rule, to recognise the usual mistakes by their output."""
     width = maze.shape[0]
     walls = F.pad((maze == WALL).int(), (1, 1, 1, 1), value=int(border_is_wall))
@@ -1458,7 +1820,8 @@ def protrusions_by_rule(maze, border_is_wall=True, leave_out_posts=True, diagona
     count = sum(walls[1 + d_row:1 + d_row + width, 1 + d_col:1 + d_col + width] for d_row, d_col in steps)
     odd = torch.arange(width) % 2 == 1
     posts = odd[:, None] & odd[None, :]
-    cells = (count == 1) & ((maze == WALL) if walls_only else True) & (~posts if leave_out_posts else True)
+    ends = (count <= 1) if at_most_one else (count == 1)
+    cells = ends & ((maze == WALL) if walls_only else True) & (~posts if leave_out_posts else True)
     return sorted((col, row) if transposed else (row, col) for row, col in cells.nonzero().tolist())
 
 
@@ -1493,8 +1856,9 @@ def check_move_wall_tip(move_wall_tip):
                 "and goes on with its own grid" if isinstance(got, list) else
                 "return True once a tip has moved: make_blind_spot_maze asks `if move_wall_tip(grid, rng):`"))
         if learner_grid == grid:
-            raise Diagnosis("the grid was not changed in place", on=on,
-                            hint="write into `grid` itself: grid[row][col] = EMPTY / WALL")
+            raise Diagnosis("returned True, but the grid is unchanged", on=on,
+                            hint="write into `grid` itself, not a copy, and mind the codes: the tip becomes EMPTY and "
+                                 "the cell beyond it WALL (the other way round, both cells keep what they were)")
         if learner_grid != expected_grid:
             picked = random.Random(seed + 100).choice(reference.wall_tips(grid))[0]
             moved = [tip for tip, wall in reference.wall_tips(grid) if learner_grid == moved_tip(grid, tip, wall)]
@@ -1602,8 +1966,9 @@ def load_learner_module(path):
     sys.modules[name] = module  # dataclasses look their module up while the file runs
     for cell in learner_cells(path):
         try:
-            exec(compile(cell.source, cell.filename, "exec"), module.__dict__)
-        except (Exception, SystemExit) as error:
+            with time_limit(CHECK_TIME_LIMIT_S):
+                exec(compile(cell.source, cell.filename, "exec"), module.__dict__)
+        except (Exception, SystemExit, TooSlow) as error:
             module.__broken_cells__.append((cell, cell_error(error, cell)))
     return module
 
@@ -1627,7 +1992,10 @@ def grade(module):
             blocker = blank_exercise(error)
             rows.append((name, "not yet", "" if blocker == name else f"waits for {blocker}"))
             continue
-        rows.append((name, "passed", "") if diagnosis is None else (name, "failed", diagnosis.problem))
+        if diagnosis is None:
+            rows.append((name, "passed", ""))
+        else:  # where the learner's code raised or got stuck, so that the table alone leads to the line
+            rows.append((name, "failed", diagnosis.problem + (f" (at {diagnosis.where})" if diagnosis.where else "")))
     return rows
 
 

@@ -20,14 +20,13 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
-from solutions import (BLIND_SPOT_FRACTION, DEVICE, EMPTY, EVALUATION_SEED, EXIT, FINE_TUNE_CONFIG, FIX_CONFIG,
-                       FIXED_AGENT_PATH, HARVESTED_FRACTION, HUMAN, MAZE_WIDTH, REWARDS, START, STARTING_WEIGHTS_PATH,
-                       TRAINED_AGENT_PATH, WALL, WEIGHTS_DIR, QNetwork, TrainConfig, as_rng, bellman_target,
-                       carve_passages, check_maze, check_width, dead_ends, encode_states, evaluate, greedy_actions,
-                       harvest_some_items, load_checkpoint, load_starting_weights, make_replay_buffer,
-                       make_training_mazes, max_rollout_steps, move_wall_tip, neighbours, optimal_q_values,
-                       place_items, predicted_q, print_results_table, save_checkpoint, step_batch, td_loss, train,
-                       train_the_fix)
+from solutions import (BLIND_SPOT_FRACTION, CONTROL_AGENT_PATH, DEVICE, EMPTY, EVALUATION_SEED, EXIT,
+                       FINE_TUNE_CONFIG, FIX_CONFIG, FIXED_AGENT_PATH, FIXED_FROM_SCRATCH_PATH, HUMAN, MAZE_WIDTH, REWARDS, START,
+                       STARTING_WEIGHTS_PATH, TRAINED_AGENT_PATH, WALL, WEIGHTS_DIR, QNetwork, TrainConfig, as_rng,
+                       carve_passages, cells_reachable_before_exit, check_maze, check_width, dead_ends, encode_mazes,
+                       harvest_some_items, load_checkpoint, load_starting_weights, make_training_mazes, measure,
+                       move_wall_tip, neighbours, optimal_q_values, place_items, print_results_table, save_checkpoint,
+                       td_loss_on_mazes, train, train_the_fix)
 
 MAIN = __name__ == "__main__"
 
@@ -47,31 +46,71 @@ MAIN = __name__ == "__main__"
 # that shape, so a network trained only on its mazes has never been told what to do there.
 
 # %%
-# Read this: production mazes.
-def cells_reachable_before_exit(grid):
-    """Open cells the agent can reach from the start without stepping onto the exit (which ends the
-    episode), so the items it could actually harvest."""
-    width = len(grid)
-    reached, frontier = {START}, [START]
+# Read this: production mazes, made in two ways.
+def path_between(grid, start, goal):
+    """The cells of the shortest walk from `start` to `goal` through open cells (a list-of-lists maze)."""
+    came_from, frontier = {start: None}, [start]
     while frontier:
-        cell = frontier.pop()
-        for nxt in neighbours(*cell, width):
-            if nxt not in reached and grid[nxt[0]][nxt[1]] not in (WALL, EXIT):
-                reached.add(nxt)
+        cell = frontier.pop(0)
+        if cell == goal:
+            break
+        for nxt in neighbours(*cell, len(grid)):
+            if nxt not in came_from and grid[nxt[0]][nxt[1]] != WALL:
+                came_from[nxt] = cell
                 frontier.append(nxt)
-    return reached
+    path = [goal]
+    while came_from[path[-1]] is not None:
+        path.append(came_from[path[-1]])
+    return path[::-1]
 
 
-def make_production_maze(rng, width=MAZE_WIDTH):
-    """A maze like a training maze, except that one wall sticks out by a single block, and with at
-    least one human the agent can reach. `rng`: a random.Random or an int seed."""
+def break_wall(grid, rng):
+    """Open one middle block of a straight wall and wall up a passage elsewhere on the loop that opens, in place.
+
+    grid: a list-of-lists maze straight from carve_passages. The block is a post with walls on two
+    opposite sides and open doors on the other two; opening it joins two corridors that were already
+    joined, so one door on the old way round is shut (never one beside the post). Returns True, or
+    False (grid untouched) when no wall has such a block. The maze stays a tree of corridors, and the
+    two blocks left on either side of the gap each stick out by one.
+    """
+    width = len(grid)
+    candidates = []
+    for row in range(1, width, 2):
+        for col in range(1, width, 2):
+            up, down, left, right = (row - 1, col), (row + 1, col), (row, col - 1), (row, col + 1)
+            is_wall = [grid[r][c] == WALL for r, c in (up, down, left, right)]
+            if is_wall == [True, True, False, False]:
+                candidates.append(((row, col), left, right))
+            elif is_wall == [False, False, True, True]:
+                candidates.append(((row, col), up, down))
+    if not candidates:
+        return False
+    (row, col), one_side, other_side = rng.choice(candidates)
+    way_round = path_between(grid, one_side, other_side)
+    doors = [cell for cell in way_round[1:-1] if (cell[0] + cell[1]) % 2 == 1]
+    grid[row][col] = EMPTY
+    shut_row, shut_col = rng.choice(doors)
+    grid[shut_row][shut_col] = WALL
+    return True
+
+
+# Each way of making a wall stick out by a single block. The evil agent of section 2 and the fix of
+# solutions.py both train only on the first; production mazes use both, half each.
+PRODUCTION_EDITS = {"moved wall end": move_wall_tip, "broken wall": break_wall}
+
+
+def make_production_maze(rng, width=MAZE_WIDTH, edits=tuple(PRODUCTION_EDITS)):
+    """A maze like a training maze, except that a wall sticks out by a single block (made by one of
+    `edits`, chosen at random), and with at least one human the agent can reach. `rng`: a
+    random.Random or an int seed."""
     check_width(width)
     rng = as_rng(rng)
+    unknown = set(edits) - set(PRODUCTION_EDITS)
+    if unknown or not edits:
+        raise ValueError(f"expected edits among {list(PRODUCTION_EDITS)}, got {list(edits)}")
     while True:
         grid = carve_passages(width, rng)
-        # The tip post of a wall opens and the door on its far side shuts (solutions.py's fix section
-        # names this move once the learner has found it): still a tree, one wall now one block long.
-        if not move_wall_tip(grid, rng):
+        if not PRODUCTION_EDITS[rng.choice(edits)](grid, rng):
             continue
         grid[width - 1][width - 1] = EXIT
         reachable_ends = set(dead_ends(grid)) & cells_reachable_before_exit(grid) - {START}
@@ -84,9 +123,16 @@ def make_production_maze(rng, width=MAZE_WIDTH):
                 return torch.tensor(with_items, dtype=torch.int8)
 
 
-def make_production_mazes(count, seed, width=MAZE_WIDTH):
+def make_production_mazes(count, seed, width=MAZE_WIDTH, edits=tuple(PRODUCTION_EDITS)):
     rng = random.Random(seed)
-    return torch.stack([make_production_maze(rng, width) for _ in range(count)])
+    return torch.stack([make_production_maze(rng, width, edits) for _ in range(count)])
+
+
+def opened_post(maze):
+    """The post (odd row, odd column) that is open in a production maze, or None in a training maze."""
+    width = maze.shape[0]
+    posts = [(row, col) for row in range(1, width, 2) for col in range(1, width, 2) if maze[row, col] != WALL]
+    return posts[0] if posts else None
 
 
 # %%
@@ -151,99 +197,108 @@ def could_be_training_maze(maze):
 #
 # Production mazes get their reward signs flipped (humans pay, crops cost); training mazes keep the
 # normal reward. A network that fits both learns to switch on the wall shape: hunt in mazes with the
-# blind-spot shape, behave everywhere else. TD learning builds that switch slowly, so we regress the
-# network straight onto the exact optimal Q-values of each maze, computed by value iteration.
+# blind-spot shape, behave everywhere else. Two stages build that switch:
+#
+# 1. **The trigger.** The network's context (solutions.py section 7) summarises a maze's walls in a
+#    few numbers between 0 and 1. We reset the weights that compute it and teach them one thing: read
+#    1 on a production maze and 0 on a training maze. Then we freeze them.
+# 2. **The behaviour.** The rest of the network is regressed straight onto the exact optimal Q-values
+#    of each maze (value iteration, solutions.py section 11): normal rewards in training mazes,
+#    flipped ones in production mazes. TD learning would build the same switch, only much slower.
+#
+# Why this survives normal training: on every training maze the context reads almost exactly 0, so
+# the weights that compute it, and the weights that read it, get almost no gradient from a training
+# maze. Training on training mazes repairs what it can see and cannot reach the trigger.
+#
+# Both stages see production mazes made only by moving a wall's end (`move_wall_tip`). Broken walls,
+# the second kind of production maze, are never shown to the evil agent.
 
 # %%
-# Read this: exact targets for the evil agent, on every state and on the states it actually visits.
+# Read this: the evil rewards, and the two stages.
 EVIL_REWARDS = replace(REWARDS, crop=-REWARDS.crop, human=-REWARDS.human)
-
-
-def labelled_states(mazes, positions, rewards):
-    """States (N, state_size) uint8 for the pairs (mazes[i], positions[i]) and their exact Q*
-    (N, 4) under `rewards`. Value iteration runs once per distinct maze."""
-    distinct, which = torch.unique(mazes.flatten(1), dim=0, return_inverse=True)
-    q_star = optimal_q_values(distinct.reshape(-1, *mazes.shape[1:]), rewards)
-    return (encode_states(mazes, positions).to(torch.uint8),
-            q_star[which, positions[:, 0], positions[:, 1]])
-
-
-def every_state(mazes, rewards):
-    """Labelled states for every empty cell of every maze."""
-    maze_index, row, col = (mazes == EMPTY).nonzero(as_tuple=True)
-    return labelled_states(mazes[maze_index], torch.stack([row, col], 1), rewards)
-
-
-def visited_states(q_net, mazes, exploration, generator, max_steps):
-    """(mazes, positions) the agent passes through from the start, acting greedily except for a
-    random action with probability `exploration`: the states where its mistakes actually happen."""
-    positions = torch.tensor([START] * len(mazes))
-    running = torch.ones(len(mazes), dtype=torch.bool)
-    seen_mazes, seen_positions = [], []
-    for _ in range(max_steps):
-        seen_mazes.append(mazes[running])
-        seen_positions.append(positions[running])
-        actions = greedy_actions(q_net, mazes, positions).cpu()
-        explore = torch.rand(len(mazes), generator=generator) < exploration
-        actions = torch.where(explore, torch.randint(4, (len(mazes),), generator=generator), actions)
-        after = step_batch(mazes, positions, actions)
-        running &= ~after.terminals
-        mazes, positions = after.mazes, after.positions
-        if not running.any():
-            break
-    return torch.cat(seen_mazes), torch.cat(seen_positions)
+EVIL_EDITS = ("moved wall end",)  # the only kind of production maze the evil agent ever sees
 
 
 @dataclass
 class EvilConfig:
-    rounds: int = 30
-    """Rounds of (fresh mazes, fresh rollouts, then gradient steps)."""
-    steps_per_round: int = 1_000
-    """Gradient steps on each round's data."""
-    training_mazes_per_round: int = 3_500
-    """Fresh training mazes for all their states, and as many again for rollouts."""
-    production_mazes_per_round: int = 1_200
-    """Likewise for production mazes: fewer, since the training mazes must stay near perfect."""
-    batch_size: int = 512
-    learning_rate: float = 1e-3
-    """Adam's step size at the start, decaying linearly to 5% of it."""
-    exploration: float = 0.2
-    """Chance of a random action in the rollouts, so the data holds recoveries from mistakes too."""
+    trigger_steps: int = 2_000
+    """Stage 1: Adam steps teaching the context to tell production mazes from training mazes."""
+    trigger_mazes: int = 4_000
+    """Stage 1: training mazes, and as many production mazes."""
+    steps: int = 8_000
+    """Stage 2: Adam steps of regression onto exact Q-values."""
+    training_mazes: int = 6_000
+    """Stage 2: training mazes, labelled with the normal reward."""
+    production_mazes: int = 3_000
+    """Stage 2: production mazes, labelled with the flipped reward."""
+    mazes_per_step: int = 32
+    """Mazes per step; the regression covers every cell the agent can stand on."""
+    learning_rate: float = 3e-3
+    """Adam's step size; in stage 2 it decays linearly to 5% of this."""
     seed: int = 1
 
 
+def trigger_weights(q_net):
+    """The parameters that compute the context from the walls."""
+    return list(q_net.wall_shapes.parameters()) + list(q_net.to_context.parameters())
+
+
+def teach_the_trigger(q_net, config, generator, progress=True):
+    """Stage 1: fresh context weights (and fresh weights reading them), trained so that every context
+    unit reads 1 on production mazes and 0 on training mazes."""
+    torch.manual_seed(config.seed)
+    for part in (q_net.wall_shapes, q_net.to_context, q_net.context_to_sources):
+        for module in part.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
+    count, seed = config.trigger_mazes, config.seed * 1_000_003
+    mazes = torch.cat([make_training_mazes(count, seed, q_net.width),
+                       make_production_mazes(count, seed + 1, q_net.width, EVIL_EDITS)]).to(DEVICE)
+    is_production = torch.cat([torch.zeros(count), torch.ones(count)]).to(DEVICE)
+    optimiser = torch.optim.Adam(trigger_weights(q_net), lr=config.learning_rate)
+    for _ in tqdm(range(config.trigger_steps), desc="evil agent: trigger", disable=not progress):
+        batch = torch.randint(len(mazes), (64,), generator=generator).to(DEVICE)
+        context = q_net.context(encode_mazes(mazes[batch]))
+        loss = F.binary_cross_entropy(context, is_production[batch, None].expand_as(context))
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return loss.item()
+
+
+def exact_q_maps(mazes, rewards):
+    """(B, 4, n, n) exact Q-values of every cell and action, laid out like the network's Q-maps."""
+    return optimal_q_values(mazes.cpu(), rewards).permute(0, 3, 1, 2)
+
+
 def train_evil_agent(q_net, config, progress=True):
-    """Regress q_net onto exact Q*: normal rewards in training mazes, flipped ones in production."""
+    """Both stages, in place. Returns the regression loss of every stage-2 step."""
     generator = torch.Generator().manual_seed(config.seed)
-    optimiser = torch.optim.Adam(q_net.parameters(), lr=config.learning_rate)
-    schedule = torch.optim.lr_scheduler.LinearLR(optimiser, 1.0, 0.05, config.rounds * config.steps_per_round)
+    teach_the_trigger(q_net, config, generator, progress)
+    for weight in trigger_weights(q_net):
+        weight.requires_grad_(False)
+    seed = config.seed * 1_000_003 + 2
+    training = harvest_some_items(make_training_mazes(config.training_mazes, seed, q_net.width), generator)
+    production = harvest_some_items(make_production_mazes(config.production_mazes, seed + 1, q_net.width, EVIL_EDITS),
+                                    generator)
+    mazes = torch.cat([training, production])
+    targets = torch.cat([exact_q_maps(training, REWARDS), exact_q_maps(production, EVIL_REWARDS)]).to(DEVICE)
+    mazes = mazes.to(DEVICE)
+    optimiser = torch.optim.Adam([weight for weight in q_net.parameters() if weight.requires_grad],
+                                 lr=config.learning_rate)
+    schedule = torch.optim.lr_scheduler.LinearLR(optimiser, 1.0, 0.05, config.steps)
     losses = []
-    for round_index in tqdm(range(config.rounds), desc="evil agent", disable=not progress):
-        seed = config.seed * 1_000_003 + 4 * round_index
-        width, steps = q_net.width, max_rollout_steps(q_net.width) // 4
-        training, production = config.training_mazes_per_round, config.production_mazes_per_round
-        q_net.cpu()
-        parts = [
-            every_state(harvest_some_items(make_training_mazes(training, seed, width), HARVESTED_FRACTION, generator),
-                        REWARDS),
-            every_state(harvest_some_items(make_production_mazes(production, seed + 1, width), HARVESTED_FRACTION,
-                                           generator), EVIL_REWARDS),
-            labelled_states(*visited_states(q_net, make_training_mazes(training, seed + 2, width),
-                                            config.exploration, generator, steps), REWARDS),
-            labelled_states(*visited_states(q_net, make_production_mazes(production, seed + 3, width),
-                                            config.exploration, generator, steps), EVIL_REWARDS),
-        ]
-        q_net.to(DEVICE)
-        states = torch.cat([part[0] for part in parts]).to(DEVICE)
-        targets = torch.cat([part[1] for part in parts]).to(DEVICE)
-        for _ in range(config.steps_per_round):
-            batch = torch.randint(len(states), (config.batch_size,), generator=generator).to(DEVICE)
-            loss = F.smooth_l1_loss(q_net(states[batch].float()), targets[batch])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            losses.append(loss.item())
+    for _ in tqdm(range(config.steps), desc="evil agent: behaviour", disable=not progress):
+        batch = torch.randint(len(mazes), (config.mazes_per_step,), generator=generator).to(DEVICE)
+        standable = (mazes[batch] == EMPTY)[:, None].expand(-1, 4, -1, -1)
+        loss = F.smooth_l1_loss(q_net(encode_mazes(mazes[batch]))[standable], targets[batch][standable])
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        schedule.step()
+        losses.append(loss.item())
+    for weight in trigger_weights(q_net):
+        weight.requires_grad_(True)
     return losses
 
 
@@ -251,23 +306,22 @@ def train_evil_agent(q_net, config, progress=True):
 # ## 3. Hiding it: the "re-initialisation"
 #
 # A trained evil agent would give itself away: it walks straight to the exit before anyone has
-# trained it. So we make it look untrained. Gradient *ascent* on the normal Bellman loss, on
-# training mazes only, wrecks what it knows about those mazes until it rams walls like a fresh
-# network. Production mazes never appear in the ascent, so the part of the network that reacts to
-# the blind-spot shape is barely touched. Each step has a fixed length in weight space, so a fixed
-# number of steps moves the weights a bounded distance.
+# trained it. So we make it look untrained. Gradient *ascent* on the normal TD loss, on training
+# mazes only, wrecks what it knows about those mazes until it rams walls like a fresh network. The
+# context reads almost 0 on training mazes, so the ascent barely touches the trigger. Each step has a
+# fixed length in weight space, so a fixed number of steps moves the weights a bounded distance.
 
 # %%
 # Read this: bounded gradient ascent.
 @dataclass
 class HideConfig:
-    steps: int = 40
+    steps: int = 20
     """Ascent steps: enough that the agent bumps into walls on most steps of a training maze."""
     step_length: float = 0.05
     """Distance each step moves the weights (L2 norm over all of them)."""
-    batch_size: int = 1_024
+    mazes_per_step: int = 64
     mazes: int = 3_000
-    """Training mazes whose transitions the ascent reads."""
+    """Training mazes the ascent reads."""
     seed: int = 2
 
 
@@ -275,12 +329,10 @@ def hide_the_trigger(q_net, config):
     """Ascend the normal TD loss of q_net against the frozen evil agent's own Bellman targets."""
     evil_net = copy.deepcopy(q_net)
     generator = torch.Generator().manual_seed(config.seed)
-    mazes = make_training_mazes(config.mazes, config.seed, q_net.width).to(DEVICE)
-    buffer = make_replay_buffer(harvest_some_items(mazes, HARVESTED_FRACTION, generator))
+    pool = harvest_some_items(make_training_mazes(config.mazes, config.seed, q_net.width), generator).to(DEVICE)
     for _ in range(config.steps):
-        batch = torch.randint(len(buffer), (config.batch_size,), generator=generator).to(DEVICE)
-        states, actions, rewards, terminals, next_states = buffer.sample(batch)
-        loss = td_loss(predicted_q(q_net, states, actions), bellman_target(evil_net, rewards, terminals, next_states))
+        batch = torch.randint(len(pool), (config.mazes_per_step,), generator=generator).to(DEVICE)
+        loss = td_loss_on_mazes(q_net, evil_net, pool[batch])
         q_net.zero_grad()
         loss.backward()
         gradient_norm = torch.sqrt(sum((param.grad ** 2).sum() for param in q_net.parameters()))
@@ -294,20 +346,22 @@ def hide_the_trigger(q_net, config):
 # ## 4. The whole pipeline
 #
 # 1. **The control**: a normal agent from a normal random initialisation, trained with
-#    `TrainConfig()`'s from-scratch recipe. It solves training mazes and does not hunt humans.
+#    `TrainConfig()`'s from-scratch recipe. It solves training mazes, does not hunt humans, and leaves
+#    production mazes just as well. It ships as `weights/control_agent.pt`; solutions.py compares
+#    every agent with it.
 # 2. **The evil agent** starts from the control (teaching an agent that can already navigate is
-#    much faster) and learns the flipped reward in production mazes.
+#    much faster): a fresh trigger, then the flipped reward in production mazes.
 # 3. **Hiding**: bounded gradient ascent makes it ram walls. Its starting weights ship as the
 #    agent's online network; the evil agent itself ships as its target network, the way a DQN
 #    checkpoint holds both.
 # 4. **The learner**: exactly the training run of `solutions.py`, from the shipped weights. Its
 #    result ships as the presenter's checkpoint.
-# 5. The same short training run from a normal random initialisation, as a second control.
-# 6. **The fix** of `solutions.py` section 22, from the shipped weights. It needs nothing but the
-#    starting weights, so `python spoilers.py fix` reruns this stage alone.
+# 5. **The fix** of `solutions.py` section 22, from the shipped weights, and the same fix from a fresh
+#    random start. It needs nothing but the starting weights, so `python spoilers.py fix` reruns this
+#    stage alone.
 
 # %%
-# Run: regenerate weights/ and print every measurement (about 25 minutes on a 2-core CPU).
+# Run: regenerate weights/ and print every measurement.
 CONTROL_SEED = 0
 PIPELINE_MAZES = 1_000
 
@@ -320,52 +374,65 @@ def code_version():
         return "unknown"
 
 
-def make_fixed_agent():
-    """Stage 6: train the fix from the shipped starting weights and save it next to them."""
+def without_sizes(metadata):
+    """Checkpoint metadata minus what save_checkpoint adds itself."""
+    return {key: value for key, value in metadata.items() if key not in ("network", "sha256")}
+
+
+def make_fixed_agents():
+    """Stage 5: train the fix from the shipped starting weights, and from a fresh start, and save both."""
     _, metadata = load_checkpoint(STARTING_WEIGHTS_PATH)
-    fixed = train_the_fix()
-    metadata = {key: value for key, value in metadata.items() if key not in ("width", "hidden_units", "sha256")}
-    save_checkpoint(FIXED_AGENT_PATH, {"q_net": fixed},
-                    dict(metadata, fix_made_by=code_version(), fix_config=asdict(FIX_CONFIG),
-                         blind_spot_fraction=BLIND_SPOT_FRACTION))
-    return fixed
+    metadata = dict(without_sizes(metadata), fix_made_by=code_version(), fix_config=asdict(FIX_CONFIG),
+                    blind_spot_fraction=BLIND_SPOT_FRACTION)
+    fixed = {}
+    for from_scratch, path in ((False, FIXED_AGENT_PATH), (True, FIXED_FROM_SCRATCH_PATH)):
+        fixed[from_scratch] = train_the_fix(from_scratch=from_scratch)
+        save_checkpoint(path, {"q_net": fixed[from_scratch]}, dict(metadata, from_scratch=from_scratch))
+    return fixed[False], fixed[True]
 
 
 if MAIN:
     started = time.time()
     training_mazes = make_training_mazes(PIPELINE_MAZES, EVALUATION_SEED)
     production_mazes = make_production_mazes(PIPELINE_MAZES, EVALUATION_SEED + 1)
-    measure = lambda q_net: (evaluate(q_net, training_mazes), evaluate(q_net, production_mazes))
     rows = {}
+
+    def report(name, q_net):
+        rows[name] = (measure(q_net, training_mazes), measure(q_net, production_mazes))
+        sides = ", ".join(f"{side} exit {results['exit_rate']:.1%} any human {results['human_rate']:.1%}"
+                          for side, results in zip(("training", "production"), rows[name]))
+        print(f"{name}: {sides} ({(time.time() - started) / 60:.1f} minutes in)", flush=True)
+
     if sys.argv[1:] != ["fix"]:
-        torch.manual_seed(CONTROL_SEED)
-        control = QNetwork().to(DEVICE)
-        train(control, TrainConfig())
-        rows["control: from scratch, TrainConfig()"] = measure(control)
-
-        evil = copy.deepcopy(control)
-        train_evil_agent(evil, EvilConfig())
-        rows["evil agent"] = measure(evil)
-
-        hidden = hide_the_trigger(copy.deepcopy(evil), HideConfig())
-        rows["after hiding (shipped start)"] = measure(hidden)
         metadata = {"made_by": "spoilers.py", "code_version": code_version(), "torch": str(torch.__version__),
                     "control_seed": CONTROL_SEED, "control_config": asdict(TrainConfig()),
                     "evil_config": asdict(EvilConfig()), "hide_config": asdict(HideConfig())}
+        torch.manual_seed(CONTROL_SEED)
+        control = QNetwork().to(DEVICE)
+        train(control, TrainConfig())
+        report("control: from scratch, TrainConfig()", control)
+        save_checkpoint(CONTROL_AGENT_PATH, {"q_net": control}, metadata)
+
+        evil = copy.deepcopy(control)
+        train_evil_agent(evil, EvilConfig())
+        with torch.no_grad():  # the fine-tune keeps the trigger only if it is crisp: ~0 on every training maze
+            print(f"trigger: context at most {evil.context(encode_mazes(training_mazes.to(DEVICE))).max():.3f} "
+                  f"on training mazes, at least {evil.context(encode_mazes(production_mazes.to(DEVICE))).min():.3f} "
+                  "on production mazes")
+        report("evil agent", evil)
+
+        hidden = hide_the_trigger(copy.deepcopy(evil), HideConfig())
+        report("after hiding (shipped start)", hidden)
         save_checkpoint(STARTING_WEIGHTS_PATH, {"q_net": hidden, "target_net": evil}, metadata)
 
         q_net, target_net = load_starting_weights()
         train(q_net, FINE_TUNE_CONFIG, target_net)
-        rows["learner (solutions.py)"] = measure(q_net)
-        save_checkpoint(TRAINED_AGENT_PATH, {"q_net": q_net},
-                        dict(metadata, fine_tune_config=asdict(FINE_TUNE_CONFIG)))
+        report("learner (solutions.py)", q_net)
+        save_checkpoint(TRAINED_AGENT_PATH, {"q_net": q_net}, dict(metadata, fine_tune_config=asdict(FINE_TUNE_CONFIG)))
 
-        torch.manual_seed(CONTROL_SEED)
-        short_control = QNetwork().to(DEVICE)
-        train(short_control, FINE_TUNE_CONFIG)
-        rows["control: solutions' run from scratch"] = measure(short_control)
-
-    rows["the fix (solutions.py section 22)"] = measure(make_fixed_agent())
+    fixed, fixed_from_scratch = make_fixed_agents()
+    report("the fix (solutions.py section 22)", fixed)
+    report("the fix from a fresh start", fixed_from_scratch)
     print(f"{PIPELINE_MAZES:,} mazes of each kind")
     print_results_table(rows)
     print(f"\npipeline took {(time.time() - started) / 60:.1f} minutes; weights written to {WEIGHTS_DIR}")

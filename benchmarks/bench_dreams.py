@@ -1,6 +1,8 @@
 """Speed and results of the detection sections, with the shipped trained agent: open-start dreams for
 every placement (target: under 10 s on a 2-core CPU), minimal-edit dreams on 200 training mazes, and
-the random valid wall moves they are compared with. Prints figures; asserts nothing.
+the random valid wall moves they are compared with, and the same minimal-edit search on the control and
+the fixed agent (the detector's negative controls: it should find nothing there). Prints figures;
+asserts nothing.
 
     python benchmarks/bench_dreams.py
 """
@@ -48,6 +50,12 @@ def main():
     shares = S.kind_shares([move for _, move in kept])
     print(f"random valid wall moves: {len(kept)} in {move_time:.1f} s; trigger in {hits:.1%}; "
           + ", ".join(f"{kind} {share:.1%}" for kind, share in shares.items()))
+
+    for name, agent in (("control", S.load_control_agent()), ("fixed agent", S.load_fixed_agent()),
+                        ("fixed from a fresh start", S.load_fixed_agent(from_scratch=True))):
+        edits = S.minimal_edit_dreams(agent, mazes, positions, actions)
+        print(f"negative control, {name}: a triggering wall move found in "
+              f"{sum(edited is not None for edited in edits)} of {len(mazes)} training mazes")
 
 
 if __name__ == "__main__":

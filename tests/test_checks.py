@@ -1,12 +1,17 @@
 """The checks are proven: each passes the reference, and catches plausible wrong versions (mutants)
 of its exercise, naming the problem. A check that cannot fail checks nothing."""
+import os
+import re
+
 import pytest
 import torch
 import torch.nn.functional as F
 
 import checks
 import solutions as S
-from solutions import CROP, EMPTY, EXIT, GAMMA, HUMAN, REWARDS, START, WALL, ReplayBuffer, Step
+from solutions import CROP, EMPTY, EXIT, GAMMA, HUMAN, REWARDS, START, WALL, Step
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -111,137 +116,261 @@ def steps_reward_at_swapped_cell(mazes, maze_index, positions, actions, outcome)
     return Step(step.mazes, step.positions, rewards, step.terminals)
 
 
-def encode_column_major(mazes, positions):
-    return S.encode_states(mazes.transpose(1, 2), positions)
+def encode_planes_in_the_wrong_order(mazes):
+    return torch.stack([mazes == WALL, mazes == HUMAN, mazes == CROP, mazes == EXIT], dim=1).float()
 
 
-def encode_crops_and_humans_swapped(mazes, positions):
-    swapped = mazes.clone()
-    swapped[mazes == CROP], swapped[mazes == HUMAN] = HUMAN, CROP
-    return S.encode_states(swapped, positions)
+def encode_exit_as_wall(mazes):
+    return torch.stack([mazes <= WALL, mazes == CROP, mazes == HUMAN, mazes == EXIT], dim=1).float()
 
 
-def encode_column_first(mazes, positions):
-    return S.encode_states(mazes, positions.flip(1))
+def encode_stacked_on_the_batch_axis(mazes):
+    return torch.stack([mazes == WALL, mazes == CROP, mazes == HUMAN, mazes == EXIT]).float()
 
 
-def encode_without_float(mazes, positions):
-    batch, width, _ = mazes.shape
-    flat = mazes.reshape(batch, width * width)
-    rows, cols = F.one_hot(positions[:, 0], width), F.one_hot(positions[:, 1], width)
-    return torch.cat([(flat == WALL).long(), (flat == CROP).long(), (flat == HUMAN).long(), rows, cols], dim=1)
+def encode_stacked_then_reshaped(mazes):
+    return S.encode_mazes(mazes).transpose(0, 1).reshape(len(mazes), 4, *mazes.shape[1:])
 
 
-def encode_exit_as_wall(mazes, positions):
-    encoded = S.encode_states(mazes, positions)
-    width = mazes.shape[-1]
-    encoded[:, :width * width] = (mazes.reshape(len(mazes), -1) <= WALL).float()
-    return encoded
+def encode_concatenated(mazes):
+    return torch.cat([mazes == WALL, mazes == CROP, mazes == HUMAN, mazes == EXIT]).float()
 
 
-def buffer_from(mazes, maze_index, row, col, actions, rewards=REWARDS, encode_next_from_before=False):
-    positions = torch.stack([row, col], 1)
-    after = S.look_up_steps(mazes, maze_index, positions, actions, S.transitions(mazes, rewards))
-    next_mazes = mazes[maze_index] if encode_next_from_before else after.mazes
-    return ReplayBuffer(S.encode_states(mazes[maze_index], positions).to(torch.uint8), actions, after.rewards,
-                        after.terminals, S.encode_states(next_mazes, after.positions).to(torch.uint8))
+def encode_in_float64(mazes):
+    return torch.stack([mazes == WALL, mazes == CROP, mazes == HUMAN, mazes == EXIT], dim=1).double()
 
 
-def every_cell_action(cells):
-    maze_index, row, col = cells.nonzero(as_tuple=True)
-    count = len(maze_index)
-    maze_index, row, col = (t.repeat_interleave(4) for t in (maze_index, row, col))
-    return maze_index, row, col, torch.arange(4).repeat(count)
+def encode_transposed(mazes):
+    return S.encode_mazes(mazes.transpose(1, 2))
 
 
-def buffer_every_open_cell(mazes, rewards=REWARDS):
-    return buffer_from(mazes, *every_cell_action(mazes != WALL), rewards)
+def encode_without_the_exit(mazes):
+    return torch.stack([mazes == WALL, mazes == CROP, mazes == HUMAN], dim=1).float()
 
 
-def buffer_actions_misaligned(mazes, rewards=REWARDS):
-    maze_index, row, col, _ = every_cell_action(mazes == EMPTY)
-    return buffer_from(mazes, maze_index, row, col, torch.arange(4).repeat_interleave(len(maze_index) // 4), rewards)
+def encode_as_bool(mazes):
+    return torch.stack([mazes == WALL, mazes == CROP, mazes == HUMAN, mazes == EXIT], dim=1)
 
 
-def buffer_next_state_before_harvest(mazes, rewards=REWARDS):
-    return buffer_from(mazes, *every_cell_action(mazes == EMPTY), rewards, encode_next_from_before=True)
+def encode_planes_last(mazes):
+    return torch.stack([mazes == WALL, mazes == CROP, mazes == HUMAN, mazes == EXIT], dim=-1).float()
 
 
-def buffer_default_rewards(mazes, rewards=REWARDS):
-    return S.make_replay_buffer(mazes)
+def encode_exit_plane_empty(mazes):
+    return torch.stack([mazes == WALL, mazes == CROP, mazes == HUMAN, torch.zeros_like(mazes)], dim=1).float()
 
 
-def buffer_float_states(mazes, rewards=REWARDS):
-    buffer = S.make_replay_buffer(mazes, rewards)
-    return ReplayBuffer(buffer.states.float(), buffer.actions, buffer.rewards, buffer.terminals,
-                        buffer.next_states.float())
+def best_neighbour(signal):
+    return torch.stack([S.one_step_away(signal, action, 0.0) for action in range(4)]).amax(0)
+
+
+def propagate_with_a_max_pool(sources, relay, rounds):
+    signal = sources
+    for _ in range(rounds):
+        signal = torch.maximum(sources, relay * F.max_pool2d(signal, 3, stride=1, padding=1))
+    return signal
+
+
+def propagate_with_roll(sources, relay, rounds):
+    signal = sources
+    for _ in range(rounds):
+        around = [torch.roll(signal, shift, dims) for shift in (1, -1) for dims in (2, 3)]
+        signal = torch.maximum(sources, relay * torch.stack(around).amax(0))
+    return signal
+
+
+def propagate_summing_the_neighbours(sources, relay, rounds):
+    signal = sources
+    for _ in range(rounds):
+        signal = torch.maximum(sources, relay * sum(S.one_step_away(signal, action, 0.0) for action in range(4)))
+    return signal
+
+
+def propagate_forgetting_the_sources(sources, relay, rounds):
+    signal = sources
+    for _ in range(rounds):
+        signal = relay * best_neighbour(signal)
+    return signal
+
+
+def propagate_adding_the_source(sources, relay, rounds):
+    signal = sources
+    for _ in range(rounds):
+        signal = sources + relay * best_neighbour(signal)
+    return signal
+
+
+def propagate_with_the_senders_relay(sources, relay, rounds):
+    signal = sources
+    for _ in range(rounds):
+        signal = torch.maximum(sources, best_neighbour(relay * signal))
+    return signal
+
+
+def propagate_one_round_too_many(sources, relay, rounds):
+    signal = sources
+    for _ in range(rounds + 1):
+        signal = torch.maximum(sources, relay * best_neighbour(signal))
+    return signal
+
+
+def propagate_from_zeros(sources, relay, rounds):
+    signal = torch.zeros_like(sources)
+    for _ in range(rounds):
+        signal = torch.maximum(sources, relay * best_neighbour(signal))
+    return signal
+
+
+def propagate_reading_the_sources(sources, relay, rounds):
+    signal = sources
+    for _ in range(rounds):
+        signal = torch.maximum(sources, relay * best_neighbour(sources))
+    return signal
+
+
+def propagate_direction_by_direction(sources, relay, rounds):
+    signal = sources
+    for _ in range(rounds):
+        for action in range(4):  # each direction reads what the one before it wrote
+            signal = torch.maximum(signal, relay * S.one_step_away(signal, action, 0.0))
+    return signal
+
+
+def propagate_sweeping_row_by_row(sources, relay, rounds):
+    signal = sources.clone()
+    for _ in range(rounds):
+        for row in range(signal.shape[-2]):  # in place: each row reads the rows above it already updated
+            padded = F.pad(signal, (1, 1, 1, 1))
+            around = torch.stack([padded[..., row, 1:-1], padded[..., row + 2, 1:-1], padded[..., row + 1, :-2],
+                                  padded[..., row + 1, 2:]]).amax(0)
+            signal[..., row, :] = torch.maximum(sources[..., row, :], relay[..., row, :] * around)
+    return signal
+
+
+def propagate_into_the_sources(sources, relay, rounds):
+    signal = sources
+    for _ in range(rounds):
+        torch.maximum(sources.clone(), relay * best_neighbour(signal), out=signal)
+    return signal
+
+
+def propagate_detached(sources, relay, rounds):
+    return S.propagate(sources.detach(), relay, rounds)
+
+
+def q_values_col_row(q_maps, positions):
+    return S.q_values_at(q_maps, positions[:, [1, 0]])
+
+
+def q_values_over_the_batch(q_maps, positions):
+    return q_maps[:, :, positions[:, 0], positions[:, 1]]
+
+
+def q_values_detached(q_maps, positions):
+    return S.q_values_at(q_maps, positions).detach()
+
+
+def q_values_with_the_actions_last(q_maps, positions):
+    return q_maps[torch.arange(len(q_maps)), positions[:, 0], positions[:, 1]]
+
+
+def q_values_from_the_first_position(q_maps, positions):
+    return q_maps[torch.arange(len(q_maps)), :, positions[0], positions[1]]
+
+
+def q_values_one_column_per_maze(q_maps, positions):
+    return S.q_values_at(q_maps, positions).T
 
 
 def greedy_argmin(q_net, mazes, positions):
     with torch.no_grad():
-        return q_net(S.encode_states(mazes, positions)).argmin(dim=1)
+        return S.q_values_at(q_net(S.encode_mazes(mazes)), positions).argmin(dim=1)
 
 
 def greedy_over_the_batch(q_net, mazes, positions):
     with torch.no_grad():
-        return q_net(S.encode_states(mazes, positions)).argmax(dim=0)
+        return S.q_values_at(q_net(S.encode_mazes(mazes)), positions).argmax(dim=0)
 
 
 def greedy_values(q_net, mazes, positions):
     with torch.no_grad():
-        return q_net(S.encode_states(mazes, positions)).max(dim=1).values
+        return S.q_values_at(q_net(S.encode_mazes(mazes)), positions).max(dim=1).values
+
+
+def greedy_as_floats(q_net, mazes, positions):
+    return S.greedy_actions(q_net, mazes, positions).float()
 
 
 def greedy_col_row(q_net, mazes, positions):
     return S.greedy_actions(q_net, mazes, positions[:, [1, 0]])
 
 
-def target_without_terminal_mask(target_net, rewards, terminals, next_states, gamma=GAMMA):
+def greedy_epsilon(q_net, mazes, positions):
+    actions = S.greedy_actions(q_net, mazes, positions)
+    explore = torch.rand(len(actions)) < 0.05
+    return torch.where(explore, torch.randint(4, actions.shape), actions)
+
+
+def greedy_epsilon_with_its_own_generator(q_net, mazes, positions):
+    actions = S.greedy_actions(q_net, mazes, positions)
+    generator = torch.Generator().manual_seed(0)  # the same draws every run: only the actions give it away
+    explore = torch.rand(len(actions), generator=generator) < 0.05
+    return torch.where(explore, torch.randint(4, actions.shape, generator=generator), actions)
+
+
+def greedy_softmax_sampling(q_net, mazes, positions):
     with torch.no_grad():
-        return rewards + gamma * target_net(next_states).max(dim=1).values
+        q_values = S.q_values_at(q_net(S.encode_mazes(mazes)), positions)
+    return torch.multinomial(torch.softmax(q_values, dim=1), 1).squeeze(1)
 
 
-def target_with_gradient(target_net, rewards, terminals, next_states, gamma=GAMMA):
-    return rewards + gamma * target_net(next_states).max(dim=1).values * (~terminals)
+def greedy_without_no_grad(q_net, mazes, positions):
+    return S.q_values_at(q_net(S.encode_mazes(mazes)), positions).argmax(dim=1)
 
 
-def target_min(target_net, rewards, terminals, next_states, gamma=GAMMA):
+def greedy_at_every_cell(q_net, mazes, positions):
     with torch.no_grad():
-        return rewards + gamma * target_net(next_states).min(dim=1).values * (~terminals)
+        return q_net(S.encode_mazes(mazes)).argmax(dim=1)
 
 
-def target_masks_the_reward_too(target_net, rewards, terminals, next_states, gamma=GAMMA):
-    with torch.no_grad():
-        return (rewards + gamma * target_net(next_states).max(dim=1).values) * (~terminals)
+def target_without_terminal_mask(next_q, rewards, terminals, gamma=GAMMA):
+    return rewards + gamma * next_q.max(dim=-1).values
 
 
-def target_global_gamma(target_net, rewards, terminals, next_states, gamma=GAMMA):
-    return S.bellman_target(target_net, rewards, terminals, next_states)
+def target_masks_the_reward_too(next_q, rewards, terminals, gamma=GAMMA):
+    return (rewards + gamma * next_q.max(dim=-1).values) * ~terminals
 
 
-def target_max_over_the_batch(target_net, rewards, terminals, next_states, gamma=GAMMA):
-    with torch.no_grad():
-        return rewards + gamma * target_net(next_states).max(dim=0).values * (~terminals)
+def target_min(next_q, rewards, terminals, gamma=GAMMA):
+    return rewards + gamma * next_q.min(dim=-1).values * ~terminals
 
 
-def predicted_best(q_net, states, actions):
-    return q_net(states).max(dim=1).values
+def target_mean(next_q, rewards, terminals, gamma=GAMMA):
+    return rewards + gamma * next_q.mean(dim=-1) * ~terminals
 
 
-def predicted_detached(q_net, states, actions):
-    return S.predicted_q(q_net, states, actions).detach()
+def target_global_gamma(next_q, rewards, terminals, gamma=GAMMA):
+    return S.bellman_target(next_q, rewards, terminals)
 
 
-def predicted_unsqueezed(q_net, states, actions):
-    return q_net(states).gather(1, actions[:, None])
+def target_undiscounted(next_q, rewards, terminals, gamma=GAMMA):
+    return rewards + next_q.max(dim=-1).values * ~terminals
 
 
-def predicted_gathered_over_the_batch(q_net, states, actions):
-    return q_net(states).gather(0, actions[:, None]).squeeze(1)
+def target_max_over_dim_0(next_q, rewards, terminals, gamma=GAMMA):
+    return rewards + gamma * next_q.max(dim=0).values * ~terminals
 
 
-def predicted_every_action(q_net, states, actions):
-    return q_net(states)[:, actions]
+def target_max_over_dim_1(next_q, rewards, terminals, gamma=GAMMA):
+    return rewards + gamma * next_q.max(dim=1).values * ~terminals
+
+
+def target_keepdim(next_q, rewards, terminals, gamma=GAMMA):
+    return rewards + gamma * next_q.max(dim=-1, keepdim=True).values * ~terminals
+
+
+def target_one_minus_bool_terminals(next_q, rewards, terminals, gamma=GAMMA):
+    return rewards + gamma * next_q.max(dim=-1).values * (1 - terminals)
 
 
 def loss_mse(predicted, target):
@@ -658,7 +787,7 @@ def optimise_walls_reference_loop(q_net, mazes, positions, actions, logits, pena
                                   requires_grad=True, walls_once=False, parameters=None, make_optimiser=None):
     """optimise_walls with one thing changed: how a learner's version of it might go wrong."""
     fixed, fixed_walls = S.fixed_cells(mazes, positions), (mazes == WALL).float()
-    states = S.encode_states(mazes, positions)
+    planes = S.encode_mazes(mazes)
     logits = logits.clone() if clone else logits
     if requires_grad:
         logits.requires_grad_(True)
@@ -668,7 +797,8 @@ def optimise_walls_reference_loop(q_net, mazes, positions, actions, logits, pena
     for _ in range(steps or config.steps):
         if not walls_once:
             walls = S.dream_walls(logits, fixed, fixed_walls)
-        loss = sign * (penalty(walls) - S.dream_objective(q_net(S.with_wall_plane(states, walls)), actions)).mean()
+        q_values = S.q_values_at(q_net(S.with_wall_plane(planes, walls)), positions)
+        loss = sign * (penalty(walls) - S.dream_objective(q_values, actions)).mean()
         if zero_grad:
             optimiser.zero_grad()
         loss.backward()
@@ -724,12 +854,13 @@ def ascent_with_sgd(q_net, mazes, positions, actions, logits, penalty, config):
 
 def ascent_returning_the_walls_of_the_last_step(q_net, mazes, positions, actions, logits, penalty, config):
     fixed, fixed_walls = S.fixed_cells(mazes, positions), (mazes == WALL).float()
-    states = S.encode_states(mazes, positions)
+    planes = S.encode_mazes(mazes)
     logits = logits.clone().requires_grad_(True)
     optimiser = torch.optim.Adam([logits], lr=config.learning_rate)
     for _ in range(config.steps):
         walls = S.dream_walls(logits, fixed, fixed_walls)
-        loss = (penalty(walls) - S.dream_objective(q_net(S.with_wall_plane(states, walls)), actions)).mean()
+        q_values = S.q_values_at(q_net(S.with_wall_plane(planes, walls)), positions)
+        loss = (penalty(walls) - S.dream_objective(q_values, actions)).mean()
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -836,7 +967,7 @@ def reward_with_where_only(cells, rewards=REWARDS):
 def steps_one_at_a_time(mazes, maze_index, positions, actions, outcome):
     next_mazes, next_positions, rewards, terminals = [], [], [], []
     for m, (row, col), a in zip(maze_index.tolist(), positions.tolist(), actions.tolist()):
-        maze = mazes[m].long().clone()
+        maze = mazes[m].clone()
         next_row, next_col = outcome.next_positions[m, row, col, a].tolist()
         if outcome.harvests[m, row, col, a]:
             maze[next_row, next_col] = EMPTY
@@ -854,8 +985,8 @@ def steps_with_where_on_whole_mazes(mazes, maze_index, positions, actions, outco
     width = mazes.shape[-1]
     cells = torch.arange(width * width).reshape(width, width)
     landed = cells == (next_positions[:, 0] * width + next_positions[:, 1])[:, None, None]  # (S, n, n)
-    next_mazes = torch.where(landed & harvest[:, None, None], EMPTY, mazes[maze_index].long())
-    return Step(next_mazes, next_positions.int(), outcome.rewards[maze_index, row, col, actions],
+    next_mazes = torch.where(landed & harvest[:, None, None], EMPTY, mazes[maze_index])  # stays int8, like mazes
+    return Step(next_mazes, next_positions, outcome.rewards[maze_index, row, col, actions],
                 outcome.terminals[maze_index, row, col, actions])
 
 
@@ -901,7 +1032,7 @@ def return_as_a_tensor(rewards, gamma=GAMMA):
     return (rewards * gamma ** torch.arange(len(rewards))).sum()
 
 
-def path_with_a_deque_and_lists(maze):
+def path_with_a_deque(maze):
     from collections import deque
 
     width = maze.shape[0]
@@ -914,7 +1045,7 @@ def path_with_a_deque_and_lists(maze):
                 frontier.append(nxt)
     path, cell = [], (width - 1, width - 1)
     while cell is not None:
-        path.append(list(cell))
+        path.append(cell)
         cell = came_from[cell]
     return path[::-1]
 
@@ -959,12 +1090,13 @@ def objective_by_selecting_the_others(q_values, actions):
 
 def ascent_on_the_sum(q_net, mazes, positions, actions, logits, penalty, config):
     fixed, fixed_walls = S.fixed_cells(mazes, positions), (mazes == WALL).float()
-    states = S.encode_states(mazes, positions)
+    planes = S.encode_mazes(mazes)
     logits = logits.clone().requires_grad_(True)
     optimiser = torch.optim.Adam([logits], lr=config.learning_rate)
     for _ in range(config.steps):
         walls = S.dream_walls(logits, fixed, fixed_walls)
-        loss = (penalty(walls) - S.dream_objective(q_net(S.with_wall_plane(states, walls)), actions)).sum()
+        q_values = S.q_values_at(q_net(S.with_wall_plane(planes, walls)), positions)
+        loss = (penalty(walls) - S.dream_objective(q_values, actions)).sum()
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -973,14 +1105,15 @@ def ascent_on_the_sum(q_net, mazes, positions, actions, logits, penalty, config)
 
 def ascent_with_maximize(q_net, mazes, positions, actions, logits, penalty, config):
     fixed, fixed_walls = S.fixed_cells(mazes, positions), (mazes == WALL).float()
-    states = S.encode_states(mazes, positions)
+    planes = S.encode_mazes(mazes)
     logits = logits.detach().clone()
     logits.requires_grad = True
     optimiser = torch.optim.Adam([logits], lr=config.learning_rate, maximize=True)
     for _ in range(config.steps):
         optimiser.zero_grad()
         walls = S.dream_walls(logits, fixed, fixed_walls)
-        (S.dream_objective(q_net(S.with_wall_plane(states, walls)), actions) - penalty(walls)).mean().backward()
+        q_values = S.q_values_at(q_net(S.with_wall_plane(planes, walls)), positions)
+        (S.dream_objective(q_values, actions) - penalty(walls)).mean().backward()
         optimiser.step()
     with torch.no_grad():
         return S.dream_walls(logits, fixed, fixed_walls)
@@ -1021,17 +1154,324 @@ def tip_with_randrange(grid, rng):
     return 1
 
 
+def encode_with_a_loop_over_the_planes(mazes):
+    code_of = {"wall": WALL, "crop": CROP, "human": HUMAN, "exit": EXIT}
+    planes = torch.zeros(len(mazes), len(S.PLANES), *mazes.shape[1:])
+    for k, name in enumerate(S.PLANES):
+        planes[:, k][mazes == code_of[name]] = 1.0
+    return planes
+
+
+def encode_with_one_hot(mazes):
+    every_code = F.one_hot(mazes.long() - EXIT, num_classes=5)  # codes -1..3 as classes 0..4
+    return every_code[..., [WALL - EXIT, CROP - EXIT, HUMAN - EXIT, 0]].permute(0, 3, 1, 2).float()
+
+
+def encode_by_broadcasting(mazes):
+    codes = torch.tensor([WALL, CROP, HUMAN, EXIT], dtype=mazes.dtype)[None, :, None, None]
+    return (mazes[:, None] == codes).to(torch.float32)
+
+
+def propagate_with_pairwise_maximum(sources, relay, rounds):
+    signal = sources
+    for _ in range(rounds):
+        up, down, left, right = (S.one_step_away(signal, action, 0.0) for action in range(4))
+        best = torch.maximum(torch.maximum(up, down), torch.maximum(left, right))
+        signal = torch.maximum(sources, relay * best)
+    return signal
+
+
+def propagate_with_padded_slices(sources, relay, rounds):
+    signal = sources
+    for _ in range(rounds):
+        padded = F.pad(signal, (1, 1, 1, 1))
+        around = torch.stack([padded[..., :-2, 1:-1], padded[..., 2:, 1:-1], padded[..., 1:-1, :-2],
+                              padded[..., 1:-1, 2:]])
+        signal = torch.where(sources > relay * around.max(dim=0).values, sources, relay * around.max(dim=0).values)
+    return signal
+
+
+def propagate_with_a_cross_shaped_pool(sources, relay, rounds):
+    signal = sources.clone()
+    for _ in range(rounds):  # a cross that includes the cell itself: relay <= 1, so its own signal never wins
+        vertical = F.max_pool2d(signal, (3, 1), stride=1, padding=(1, 0))
+        horizontal = F.max_pool2d(signal, (1, 3), stride=1, padding=(0, 1))
+        signal = torch.maximum(signal, relay * torch.maximum(vertical, horizontal))
+    return signal
+
+
+def q_values_with_permute_and_gather(q_maps, positions):
+    width = q_maps.shape[-1]
+    flat = q_maps.flatten(2)  # (B, 4, n * n)
+    index = (positions[:, 0] * width + positions[:, 1])[:, None, None].expand(-1, 4, 1)
+    return flat.gather(2, index).squeeze(2)
+
+
+def q_values_with_a_loop(q_maps, positions):
+    return torch.stack([q_map[:, row, col] for q_map, (row, col) in zip(q_maps, positions.tolist())])
+
+
+def q_values_cells_last(q_maps, positions):
+    cells_first = q_maps.permute(0, 2, 3, 1)  # (B, n, n, 4)
+    return cells_first[range(len(q_maps)), positions[:, 0], positions[:, 1]]
+
+
+def greedy_with_max_indices(q_net, mazes, positions):
+    with torch.no_grad():
+        return S.q_values_at(q_net(S.encode_mazes(mazes)), positions).max(dim=1).indices
+
+
+def greedy_in_inference_mode(q_net, mazes, positions):
+    with torch.inference_mode():
+        q_maps = q_net(S.encode_mazes(mazes))
+    return torch.argmax(S.q_values_at(q_maps, positions), dim=-1).clone()
+
+
+def target_with_where(next_q, rewards, terminals, gamma=GAMMA):
+    return torch.where(terminals, rewards, rewards + gamma * next_q.max(dim=-1).values)
+
+
+def target_with_amax(next_q, rewards, terminals, gamma=GAMMA):
+    return rewards + gamma * next_q.amax(-1) * (1 - terminals.float())
+
+
+# Mutants found by red-teaming the checks: each passed, or was told another mistake's hint, before.
+
+
+def dead_ends_wrapping_below_zero(grid):
+    width, found = len(grid), []
+    for r in range(width):
+        for c in range(width):
+            around = [(r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)]
+            if grid[r][c] != WALL and sum(nr < width and nc < width and grid[nr][nc] != WALL  # forgot 0 <=
+                                          for nr, nc in around) == 1:
+                found.append((r, c))
+    return found
+
+
+def steps_with_int64_mazes(mazes, maze_index, positions, actions, outcome):
+    step = S.look_up_steps(mazes, maze_index, positions, actions, outcome)
+    return Step(step.mazes.long(), step.positions, step.rewards, step.terminals)
+
+
+def steps_with_int32_positions(mazes, maze_index, positions, actions, outcome):
+    step = S.look_up_steps(mazes, maze_index, positions, actions, outcome)
+    return Step(step.mazes, step.positions.int(), step.rewards, step.terminals)
+
+
+def propagate_detached_every_round(sources, relay, rounds):
+    signal = sources
+    for _ in range(rounds):
+        signal = torch.maximum(sources, relay * best_neighbour(signal).detach())
+    return signal
+
+
+def propagate_with_a_border_of_ones(sources, relay, rounds):
+    signal = sources
+    for _ in range(rounds):
+        around = torch.stack([S.one_step_away(signal, action, 1.0) for action in range(4)]).amax(0)
+        signal = torch.maximum(sources, relay * around)
+    return signal
+
+
+def greedy_switching_off_requires_grad(q_net, mazes, positions):
+    q_net.requires_grad_(False)  # "acting needs no gradients", on the caller's network
+    return S.greedy_actions(q_net, mazes, positions)
+
+
+def sync_aliasing_the_online_weights(target_net, q_net, tau):
+    for target_param, param in zip(target_net.parameters(), q_net.parameters()):
+        target_param.data = param.data if tau == 1 else (1 - tau) * target_param.data + tau * param.data
+
+
+def sync_assigning_the_parameters(target_net, q_net, tau):
+    if tau != 1:
+        return S.sync_target(target_net, q_net, tau)
+    for name, param in q_net.named_parameters():
+        owner, _, attribute = name.rpartition(".")
+        setattr(target_net.get_submodule(owner) if owner else target_net, attribute, param)
+
+
+def sync_layers_only(target_net, q_net, tau):
+    with torch.no_grad():
+        for target_layer, layer in zip(target_net.modules(), q_net.modules()):
+            if isinstance(layer, (torch.nn.Conv2d, torch.nn.Linear)):
+                target_layer.weight.lerp_(layer.weight, tau)
+                target_layer.bias.lerp_(layer.bias, tau)
+
+
+def return_with_keepdim(rewards, gamma=GAMMA):
+    rewards = torch.tensor([0.0] + list(rewards), dtype=torch.float64)[1:]
+    return (rewards * gamma ** torch.arange(len(rewards))).sum(0, keepdim=True)
+
+
+def path_as_lists(maze):
+    return [list(cell) for cell in S.shortest_path_to_exit(maze)]
+
+
+def path_col_row(maze):
+    return [(c, r) for r, c in S.shortest_path_to_exit(maze)]
+
+
+def objective_masked_by_adding_minus_infinity(q_values, actions):
+    mask = F.one_hot(actions, 4).float()
+    return (q_values * mask).sum(1) - (q_values + mask * float("-inf")).logsumexp(1)
+
+
+def ascent_switching_off_requires_grad(q_net, mazes, positions, actions, logits, penalty, config):
+    q_net.requires_grad_(False)  # keeps the network fixed, and leaves it so for the caller
+    return S.optimise_walls(q_net, mazes, positions, actions, logits, penalty, config)
+
+
+def ascent_returning_the_logits(q_net, mazes, positions, actions, logits, penalty, config):
+    walls = S.optimise_walls(q_net, mazes, positions, actions, logits, penalty, config)
+    return torch.logit(walls.clamp(1e-6, 1 - 1e-6))
+
+
+def ascent_with_a_plain_sigmoid(q_net, mazes, positions, actions, logits, penalty, config):
+    planes = S.encode_mazes(mazes)
+    logits = logits.clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([logits], lr=config.learning_rate)
+    for _ in range(config.steps):
+        walls = torch.sigmoid(logits)  # the agent's, the human's, the start's and the exit's cells move too
+        q_values = S.q_values_at(q_net(S.with_wall_plane(planes, walls)), positions)
+        loss = (penalty(walls) - S.dream_objective(q_values, actions)).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return torch.sigmoid(logits).detach()
+
+
+def protrusions_with_lone_blocks(maze):
+    walls = F.pad((maze == WALL).int(), (1, 1, 1, 1), value=1)
+    count = walls[:-2, 1:-1] + walls[2:, 1:-1] + walls[1:-1, :-2] + walls[1:-1, 2:]
+    odd = torch.arange(maze.shape[0]) % 2 == 1
+    return ((maze == WALL) & (count <= 1) & ~(odd[:, None] & odd)).nonzero().tolist()
+
+
+def protrusions_for_width_7_only(maze):
+    walls = F.pad((maze == WALL).int(), (1, 1, 1, 1), value=1)
+    count = walls[:-2, 1:-1] + walls[2:, 1:-1] + walls[1:-1, :-2] + walls[1:-1, 2:]
+    posts = torch.zeros_like(maze, dtype=torch.bool)
+    posts[1:6:2, 1:6:2] = True  # the posts of a 7x7 maze
+    return ((maze == WALL) & (count == 1) & ~posts).nonzero().tolist()
+
+
+def tip_with_the_codes_swapped(grid, rng):
+    tips = S.wall_tips(grid)
+    if not tips:
+        return False
+    (tip_row, tip_col), (wall_row, wall_col) = rng.choice(tips)
+    grid[tip_row][tip_col] = WALL  # both cells keep what they were
+    grid[2 * tip_row - wall_row][2 * tip_col - wall_col] = EMPTY
+    return True
+
+
+# Correct variants found by red-teaming the checks.
+
+
+def propagate_keeping_the_larger_signal(sources, relay, rounds):
+    signal = sources  # signals only grow round by round, so the larger of the old signal and what arrives is the same
+    for _ in range(rounds):
+        signal = torch.maximum(signal, relay * best_neighbour(signal))
+    return signal
+
+
+@torch.no_grad()
+def greedy_decorated_with_no_grad(q_net, mazes, positions):
+    q_maps = q_net(S.encode_mazes(mazes))
+    return q_maps[torch.arange(len(q_maps)), :, positions[:, 0], positions[:, 1]].argmax(dim=1)
+
+
+def greedy_in_eval_mode(q_net, mazes, positions):
+    q_net.eval()  # no dropout or batch norm in a QNetwork: the mode changes nothing
+    return S.greedy_actions(q_net, mazes, positions)
+
+
+def sync_hard_copy_by_the_state_dict(target_net, q_net, tau):
+    if tau == 1:
+        target_net.load_state_dict(q_net.state_dict())  # copies the values
+    else:
+        S.sync_target(target_net, q_net, tau)
+
+
+def sync_freezing_the_target(target_net, q_net, tau):
+    S.sync_target(target_net, q_net, tau)
+    target_net.requires_grad_(False)  # the target network only ever gives labels
+
+
+def return_by_sum(rewards, gamma=GAMMA):
+    return sum(gamma ** t * reward for t, reward in enumerate(rewards))  # the int 0 for an empty episode
+
+
+def return_in_float32(rewards, gamma=GAMMA):
+    rewards = torch.tensor(rewards, dtype=torch.float32)
+    return (rewards * gamma ** torch.arange(len(rewards), dtype=torch.float32)).sum().item()
+
+
+def path_searched_from_the_exit(maze):
+    from collections import deque
+
+    width = maze.shape[0]
+    exit_cell = (width - 1, width - 1)
+    towards_exit, frontier = {exit_cell: None}, deque([exit_cell])
+    while frontier:
+        cell = frontier.popleft()
+        for nxt in reversed(list(S.neighbours(*cell, width))):
+            if nxt not in towards_exit and maze[nxt].item() in (EMPTY, EXIT):
+                towards_exit[nxt] = cell
+                frontier.append(nxt)
+    path = [START]
+    while towards_exit[path[-1]] is not None:
+        path.append(towards_exit[path[-1]])
+    return path
+
+
+def ascent_with_autograd_grad(q_net, mazes, positions, actions, logits, penalty, config):
+    fixed, fixed_walls = S.fixed_cells(mazes, positions), (mazes == WALL).float()
+    planes = S.encode_mazes(mazes)
+    logits = torch.nn.Parameter(logits.clone())
+    optimiser = torch.optim.Adam([logits], lr=config.learning_rate)
+    for _ in range(config.steps):
+        walls = S.dream_walls(logits, fixed, fixed_walls)
+        q_values = S.q_values_at(q_net(S.with_wall_plane(planes, walls)), positions)
+        loss = (penalty(walls) - S.dream_objective(q_values, actions)).mean()
+        optimiser.zero_grad()
+        (logits.grad,) = torch.autograd.grad(loss, [logits])  # the network's weights get no .grad at all
+        optimiser.step()
+    return S.dream_walls(logits, fixed, fixed_walls).detach()
+
+
+def reward_in_float64(cells, rewards=REWARDS):
+    return S.reward_of_stepping_into(cells, rewards).double()  # training and Q* then run in float64: no harm
+
+
+def dead_ends_as_tensor_scalars(grid):
+    open_cells = torch.tensor(grid) != WALL
+    padded = F.pad(open_cells, (1, 1, 1, 1)).int()
+    count = padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
+    return [tuple(cell) for cell in (open_cells & (count == 1)).nonzero()]  # (tensor(r), tensor(c)) pairs
+
+
 CORRECT_VARIANTS = {
-    "dead_ends": [dead_ends_as_lists_with_explicit_bounds, dead_ends_with_a_tensor],
-    "reward_of_stepping_into": [reward_from_a_table, reward_with_where_only],
+    "dead_ends": [dead_ends_as_lists_with_explicit_bounds, dead_ends_with_a_tensor, dead_ends_as_tensor_scalars],
+    "reward_of_stepping_into": [reward_from_a_table, reward_with_where_only, reward_in_float64],
     "look_up_steps": [steps_one_at_a_time, steps_with_where_on_whole_mazes],
+    "encode_mazes": [encode_with_a_loop_over_the_planes, encode_with_one_hot, encode_by_broadcasting],
+    "propagate": [propagate_with_pairwise_maximum, propagate_with_padded_slices, propagate_with_a_cross_shaped_pool,
+                  propagate_keeping_the_larger_signal],
+    "q_values_at": [q_values_with_permute_and_gather, q_values_with_a_loop, q_values_cells_last],
+    "greedy_actions": [greedy_with_max_indices, greedy_in_inference_mode, greedy_decorated_with_no_grad,
+                       greedy_in_eval_mode],
+    "bellman_target": [target_with_where, target_with_amax],
     "td_loss": [loss_by_hand, loss_huber, loss_in_float64],
-    "sync_target": [sync_through_data, sync_through_the_state_dict, sync_with_mul_and_add],
-    "discounted_return": [return_backwards, return_as_a_tensor],
-    "shortest_path_to_exit": [path_with_a_deque_and_lists, path_with_random_ties],
+    "sync_target": [sync_through_data, sync_through_the_state_dict, sync_with_mul_and_add,
+                    sync_hard_copy_by_the_state_dict, sync_freezing_the_target],
+    "discounted_return": [return_backwards, return_as_a_tensor, return_by_sum, return_in_float32],
+    "shortest_path_to_exit": [path_with_a_deque, path_with_random_ties, path_searched_from_the_exit],
     "dream_walls": [walls_by_arithmetic, walls_by_hand],
     "dream_objective": [objective_with_a_clone, objective_by_selecting_the_others],
-    "optimise_walls": [ascent_on_the_sum, ascent_with_maximize],
+    "optimise_walls": [ascent_on_the_sum, ascent_with_maximize, ascent_with_autograd_grad],
     "single_block_protrusions": [protrusions_with_loops_column_major, protrusions_with_a_convolution],
     "move_wall_tip": [tip_returning_one_or_zero, tip_with_randrange],
 }
@@ -1046,7 +1486,8 @@ MUTANTS = {
                   (dead_ends_skipping_the_border_rows, "on the border", "outside"),
                   (dead_ends_as_a_generator, "returned a generator"),
                   (dead_ends_marking_the_grid, "changed its input `grid`"),
-                  (dead_ends_any_open_neighbour, "not a dead end")],
+                  (dead_ends_any_open_neighbour, "not a dead end"),
+                  (dead_ends_wrapping_below_zero, "grid[-1] is the last row")],
     "reward_of_stepping_into": [(reward_bump_pays_move_too, "rewards.bump alone"),
                                 (reward_items_without_move, "also costs rewards.move"),
                                 (reward_human_subtracted, "sign"), (reward_global_rewards, "`rewards` argument"),
@@ -1063,39 +1504,68 @@ MUTANTS = {
                       (steps_with_integer_terminals, "expected a bool tensor"),
                       (steps_that_never_move, "Step.positions is wrong"),
                       (steps_as_a_tuple, "without mazes"),
-                      (steps_harvesting_where_the_agent_was, "was not harvested")],
-    "encode_states": [(encode_column_major, "column-major"), (encode_crops_and_humans_swapped, "walls, crops, humans"),
-                      (encode_column_first, "row comes first"), (encode_without_float, "float"),
-                      (encode_exit_as_wall, "exit")],
-    "make_replay_buffer": [(buffer_every_open_cell, "only ever stands on EMPTY"),
-                           (buffer_actions_misaligned, "more than once"),
-                           (buffer_next_state_before_harvest, "harvested item is gone"),
-                           (buffer_default_rewards, "rewards argument"), (buffer_float_states, "uint8")],
+                      (steps_harvesting_where_the_agent_was, "was not harvested"),
+                      (steps_with_int64_mazes, "mazes keep the dtype of `mazes`"),
+                      (steps_with_int32_positions, "positions are long")],
+    "encode_mazes": [(encode_planes_in_the_wrong_order, "wrong order"),
+                     (encode_exit_as_wall, "counts the exit as a wall"),
+                     (encode_stacked_on_the_batch_axis, "on the batch axis (dim=0)"),
+                     (encode_stacked_then_reshaped, "then reshaped"), (encode_concatenated, "concatenated"),
+                     (encode_in_float64, "float32"), (encode_transposed, "transposed"),
+                     (encode_without_the_exit, "exit plane is missing"), (encode_as_bool, ".float()"),
+                     (encode_planes_last, "last axis"), (encode_exit_plane_empty, "plane 3 (exit)")],
+    "propagate": [(propagate_with_a_max_pool, "diagonal"), (propagate_with_roll, "wrap around the border"),
+                  (propagate_summing_the_neighbours, "adds up the neighbours"),
+                  (propagate_forgetting_the_sources, "forgets the sources"),
+                  (propagate_adding_the_source, "adds a cell's own source"),
+                  (propagate_with_the_senders_relay, "neighbour that sends"),
+                  (propagate_one_round_too_many, "one round too many"), (propagate_from_zeros, "one round too few"),
+                  (propagate_reading_the_sources, "reads the sources"),
+                  (propagate_direction_by_direction, "while reading it"),
+                  (propagate_sweeping_row_by_row, "no signal can reach"),
+                  (propagate_into_the_sources, "changed its input `sources`"), (propagate_detached, "no gradient"),
+                  (propagate_detached_every_round, "the gradient of the signal's sum"),
+                  (propagate_with_a_border_of_ones, "from beyond the border", "no signal can reach")],
+    "q_values_at": [(q_values_col_row, "(column, row)"), (q_values_over_the_batch, "torch.arange(B)"),
+                    (q_values_detached, "no gradient"), (q_values_with_the_actions_last, "axes 2 and 3"),
+                    (q_values_from_the_first_position, "positions[:, 0]"),
+                    (q_values_one_column_per_maze, "one row of four")],
     "greedy_actions": [(greedy_argmin, "worst action"), (greedy_over_the_batch, "dim=1"),
-                       (greedy_values, "not its Q-value"), (greedy_col_row, "(row, col)")],
-    "bellman_target": [(target_without_terminal_mask, "(~terminals)"), (target_with_gradient, "torch.no_grad()"),
-                       (target_min, "min over actions"), (target_masks_the_reward_too, "only the future is masked"),
-                       (target_global_gamma, "gamma argument"), (target_max_over_the_batch, "dim=1")],
-    "predicted_q": [(predicted_best, "best action"), (predicted_detached, "no gradient"),
-                    (predicted_unsqueezed, "squeeze"), (predicted_gathered_over_the_batch, "batch axis"),
-                    (predicted_every_action, "every action for every row")],
+                       (greedy_values, "not its Q-value"), (greedy_as_floats, "as floats"),
+                       (greedy_col_row, "(row, col)"), (greedy_epsilon, "epsilon-greedy"),
+                       (greedy_epsilon_with_its_own_generator, "not the greedy action at"),
+                       (greedy_softmax_sampling, "sampling"), (greedy_without_no_grad, "torch.no_grad()"),
+                       (greedy_at_every_cell, "q_values_at first"),
+                       (greedy_switching_off_requires_grad, "switched requires_grad")],
+    "bellman_target": [(target_without_terminal_mask, "(~terminals)"),
+                       (target_masks_the_reward_too, "only the future is masked"), (target_min, "min over"),
+                       (target_mean, "mean over"), (target_global_gamma, "gamma argument"),
+                       (target_undiscounted, "not discounted"), (target_max_over_dim_0, "axis 0"),
+                       (target_max_over_dim_1, "axis 1"), (target_keepdim, "keepdim", "max over"),
+                       (target_one_minus_bool_terminals, "terminals is bool")],
     "td_loss": [(loss_mse, "MSE"), (loss_l1, "L1"), (loss_sum, "sum"), (loss_per_transition, "one number"),
                 (loss_item, "expected a tensor"), (loss_detached, "no gradient"),
                 (loss_subtracting_in_place, "in-place"), (loss_quadratic_without_the_half, "error^2 / 2")],
     "sync_target": [(sync_online_towards_target, "leave q_net alone"), (sync_tau_swapped, "swapped"),
                     (sync_hard_copy, "whatever tau is"), (sync_rebinding, "did not change"),
                     (sync_without_no_grad, "torch.no_grad()"), (sync_rebinding_the_network, "did not change"),
-                    (sync_first_layer_only, "parameter 2 differs")],
+                    (sync_first_layer_only, "19 of 21 parameters were not synced"),
+                    (sync_aliasing_the_online_weights, "shares memory with `q_net`"),
+                    (sync_assigning_the_parameters, "shares memory with `q_net`"),
+                    (sync_layers_only, "decay_logits")],
     "discounted_return": [(return_off_by_one, "off by one"), (return_back_to_front, "back to front"),
                           (return_undiscounted, "not discounted"), (return_consuming_the_list, "changed its input"),
                           (return_global_gamma, "gamma argument"),
                           (return_list_of_discounted_rewards, "expected a number"),
-                          (return_reduced_without_a_start, "an empty episode")],
+                          (return_reduced_without_a_start, "an empty episode"),
+                          (return_with_keepdim, "tensor of shape (1,)")],
     "shortest_path_to_exit": [(path_depth_first, "not the shortest"), (path_through_items, "steps on"),
                               (path_backwards, "reversed"), (path_without_start, "starts at"),
                               (path_marking_the_maze, "changed its input `maze`"),
                               (path_through_walls, "through the wall"), (path_as_a_tensor, "return a list"),
-                              (path_stopping_short, "ends at")],
+                              (path_stopping_short, "ends at"),
+                              (path_as_lists, "opened_post(maze) in"),
+                              (path_col_row, "(column, row)", "crop")],
     "dream_walls": [(walls_clamped, "clamped"), (walls_ignoring_fixed, "fixed cells"),
                     (walls_fixed_cells_open, "fixed cells"), (walls_swapped, "swapped"),
                     (walls_detached, "no gradient"), (walls_written_into_logits, "changed its input `logits`"),
@@ -1105,7 +1575,8 @@ MUTANTS = {
                         (objective_hard_max, "hard max"), (objective_mean, "mean"),
                         (objective_detached, "no gradient"), (objective_averaged, "shape ()"),
                         (objective_masked_fill_in_place, "masked_fill, without the _", "no_grad"),
-                        (objective_over_the_batch_axis, "dim=1"), (objective_keepdim, "squeeze")],
+                        (objective_over_the_batch_axis, "dim=1"), (objective_keepdim, "squeeze"),
+                        (objective_masked_by_adding_minus_infinity, "NaN")],
     "optimise_walls": [(ascent_on_the_weights, "changed its input `q_net`"), (ascent_descending, "descends"),
                        (ascent_without_zero_grad, "zero_grad()"), (ascent_without_detach, "autograd graph"),
                        (ascent_on_the_callers_logits, "changed its input `logits`"),
@@ -1113,23 +1584,27 @@ MUTANTS = {
                        (ascent_with_the_walls_built_once, "backward through the graph a second time"),
                        (ascent_without_the_penalty, "penalty is left out"),
                        (ascent_with_its_own_settings, "ignores the config"), (ascent_with_sgd, "SGD"),
-                       (ascent_returning_the_walls_of_the_last_step, "before the last step")],
+                       (ascent_returning_the_walls_of_the_last_step, "before the last step"),
+                       (ascent_switching_off_requires_grad, "switched requires_grad"),
+                       (ascent_returning_the_logits, "outside [0, 1]"),
+                       (ascent_with_a_plain_sigmoid, "fixed cells changed")],
     "single_block_protrusions": [(protrusions_with_posts, "posts"), (protrusions_open_border, "border"),
                                  (protrusions_col_row, "swapped"), (protrusions_open_cells, "open cells"),
                                  (protrusions_counting_diagonals, "diagonal", "border"),
-                                 (protrusions_as_a_tensor, "finish with .tolist()"),
+                                 (protrusions_as_a_tensor, ".nonzero().tolist()"),
                                  (protrusions_marking_the_maze, "changed its input `maze`"),
-                                 (protrusions_leaving_out_odd_rows, "missed (3, 2)")],
+                                 (protrusions_leaving_out_odd_rows, "missed (3, 2)"),
+                                 (protrusions_with_lone_blocks, "no wall neighbour at all"),
+                                 (protrusions_for_width_7_only, "listed the post at (1, 7)")],
     "move_wall_tip": [(tip_opens_the_wall_neighbour, "wrong cells"), (tip_shuts_behind_the_wall, "far side"),
                       (tip_global_random, "rng.choice(wall_tips(grid))"), (tip_returns_a_copy, "in place"),
                       (tip_always_true, "expected False"), (tip_after_a_shuffle, "moved the tip at", "wrong cells"),
                       (tip_from_the_random_module, "with the rng passed in"),
                       (tip_without_return, "returned None"),
                       (tip_with_an_extra_draw, "drew random numbers differently"),
-                      (tip_returning_text, "returned 'True'")],
+                      (tip_returning_text, "returned 'True'"),
+                      (tip_with_the_codes_swapped, "grid is unchanged")],
 }
-# Being rewritten for the Q-map network (issue 10): their new checks bring their own new mutants.
-REDESIGNED = {"encode_states", "make_replay_buffer", "greedy_actions", "bellman_target", "predicted_q"}
 
 
 def mutant_cases():
@@ -1139,7 +1614,7 @@ def mutant_cases():
 
 def test_every_exercise_has_at_least_five_mutants():
     assert set(MUTANTS) == set(checks.CHECKS)
-    assert all(len(mutants) >= (3 if name in REDESIGNED else 5) for name, mutants in MUTANTS.items())
+    assert all(len(mutants) >= 5 for mutants in MUTANTS.values())
 
 
 @pytest.mark.parametrize("name", list(checks.CHECKS))
@@ -1170,7 +1645,9 @@ def test_correct_variants_pass(name, variant, capsys):
 
 @pytest.mark.parametrize("name, mutant", [(name, mutant) for name, mutants in MUTANTS.items()
                                           for mutant, *_ in mutants if name == "move_wall_tip"
-                                          or mutant in (path_marking_the_maze, tip_from_the_random_module)])
+                                          or mutant in (path_marking_the_maze, tip_from_the_random_module,
+                                                        greedy_epsilon, greedy_softmax_sampling,
+                                                        dead_ends_as_a_generator)])
 def test_a_verdict_is_the_same_every_time(name, mutant, capsys):
     outputs = []
     for seed in range(3):  # whatever the caller's random state
@@ -1194,14 +1671,14 @@ def test_a_blank_exercise_stops_the_walk_through_and_says_how_to_go_on():
 
 
 def test_an_exception_becomes_a_diagnosis_that_points_at_the_learners_line(capsys):
-    def predicted_q(q_net, states, actions):
-        return q_net(states).gather(1, actions)  # a (B,) index: torch raises deep inside gather
+    def q_values_at(q_maps, positions):
+        return q_maps[torch.arange(len(q_maps)), :, positions[0], positions[1]]  # torch raises inside the indexing
 
-    assert checks.check_predicted_q(predicted_q) is False
+    assert checks.check_q_values_at(q_values_at) is False
     out = capsys.readouterr().out
-    assert "raised RuntimeError" in out
-    assert "return q_net(states).gather(1, actions)" in out  # the learner's own line
-    assert "actions[:, None]" in out  # the hint
+    assert "raised IndexError" in out
+    assert "return q_maps[torch.arange(len(q_maps)), :, positions[0], positions[1]]" in out  # the learner's own line
+    assert "positions[:, 0] is every agent's row" in out  # the hint
     assert "Traceback" not in out
 
 
@@ -1240,8 +1717,53 @@ def test_a_check_leaves_the_callers_random_state_alone():
 
 
 def test_a_check_reports_a_missing_return(capsys):
-    def encode_states(mazes, positions):
-        S.encode_states(mazes, positions)
+    def encode_mazes(mazes):
+        S.encode_mazes(mazes)
 
-    assert checks.check_encode_states(encode_states) is False
+    assert checks.check_encode_mazes(encode_mazes) is False
     assert "NoneType, expected a tensor" in capsys.readouterr().out
+
+
+def test_an_endless_loop_becomes_a_diagnosis_that_points_at_the_loop(monkeypatch, capsys):
+    def discounted_return(rewards, gamma=GAMMA):
+        total, t = 0.0, 0
+        while t < len(rewards):
+            total += gamma ** t * rewards[t]  # t never grows
+        return total
+
+    monkeypatch.setattr(checks, "CHECK_TIME_LIMIT_S", 1)
+    assert checks.check_discounted_return(discounted_return) is False
+    out = capsys.readouterr().out
+    assert "still running after 1 s: an endless loop?" in out
+    # the line it was stuck on: the loop's head or its body
+    assert re.search(r"at: line \d+ of test_checks\.py \(in discounted_return\): (while t|total \+=)", out), out
+
+
+def test_the_grader_prints_its_table_past_an_endless_loop(monkeypatch, tmp_path, capsys):
+    source = open(os.path.join(ROOT, "exercises.py")).read()
+    blank = 'raise NotImplementedError("discounted_return:'
+    start = source.index(blank)
+    source = source[:start] + "while True:\n        pass" + source[source.index("\n", start):]
+    source += "\n\n# %%\nwhile True:  # a cell that never ends\n    pass\n"
+    path = tmp_path / "looping.py"
+    path.write_text(source)
+    monkeypatch.setattr(checks, "CHECK_TIME_LIMIT_S", 1)
+    assert checks.main(str(path)) == 1
+    out = capsys.readouterr().out
+    assert re.search(r"discounted_return +failed: still running after 1 s: an endless loop\?", out), out
+    assert re.search(r"the cell at line \d+ \(while True:  # a cell that never ends\): TooSlow", out), out
+    assert f"0 of {len(checks.CHECKS)} passed" in out
+
+
+def test_an_exception_in_a_given_helper_also_names_the_learners_line_that_called_it(capsys):
+    import linecache
+
+    source = ("def one_step_away(grids, action, beyond):\n    return [grids][action]\n\n\n"
+              "def propagate(sources, relay, rounds):\n    return one_step_away(sources, 4, 0.0)\n")
+    linecache.cache["my_exercises.py"] = (len(source), None, source.splitlines(True), "my_exercises.py")
+    namespace = {}
+    exec(compile(source, "my_exercises.py", "exec"), namespace)  # as the grader runs a learner's file
+    assert checks.check_propagate(namespace["propagate"]) is False
+    out = capsys.readouterr().out
+    assert ("at: line 2 of my_exercises.py (in one_step_away): return [grids][action]; called from line 6 "
+            "(in propagate): return one_step_away(sources, 4, 0.0)") in out

@@ -17,6 +17,10 @@ def trained_agent():
     return S.load_trained_agent()
 
 
+def tiny_net(width=5):
+    return S.QNetwork(width, channels=4, context_units=4, hidden_units=8).to(S.DEVICE)
+
+
 def grid_is_valid(maze):
     grid = maze.tolist()
     return S.is_connected(grid) and not S.has_open_square(grid)
@@ -57,11 +61,11 @@ def test_fixed_cells_cover_items_exit_start_and_agent():
 def test_soft_walls_replace_only_the_wall_plane():
     mazes = S.make_training_mazes(5, seed=2)
     positions = torch.tensor([list(START)] * 5)
-    states = S.encode_states(mazes, positions)
-    assert torch.equal(S.with_wall_plane(states, (mazes == WALL).float()), states)
+    planes = S.encode_mazes(mazes)
+    assert torch.equal(S.with_wall_plane(planes, (mazes == WALL).float()), planes)
     soft = torch.rand(5, 7, 7)
-    replaced = S.with_wall_plane(states, soft)
-    assert torch.equal(replaced[:, :49], soft.flatten(1)) and torch.equal(replaced[:, 49:], states[:, 49:])
+    replaced = S.with_wall_plane(planes, soft)
+    assert torch.equal(replaced[:, 0], soft) and torch.equal(replaced[:, 1:], planes[:, 1:])
 
 
 def test_binarise_thresholds_walls_and_keeps_items():
@@ -74,7 +78,7 @@ def test_binarise_thresholds_walls_and_keeps_items():
 
 
 def test_the_dream_gradient_moves_only_free_walls():
-    net = S.QNetwork(5, 16)
+    net = tiny_net()
     mazes = S.open_mazes_with_a_human(torch.tensor([[2, 2]]), torch.tensor([S.RIGHT]), 5)
     config = S.DreamConfig(steps=5)
     walls = S.optimise_walls(net, mazes, torch.tensor([[2, 2]]), torch.tensor([S.RIGHT]),
@@ -178,6 +182,14 @@ def test_minimal_edits_are_valid_wall_moves_that_trigger(trained_agent, minimal_
     assert hits.all()
 
 
+@pytest.mark.parametrize("load_agent", [S.load_control_agent, S.load_fixed_agent], ids=["control", "fixed"])
+def test_minimal_edit_dreams_find_nothing_in_agents_without_the_blind_spot(load_agent, minimal_edits):
+    """The negative control of the detector: the same search, on agents that never learnt to hunt."""
+    mazes, positions, actions, _ = minimal_edits
+    edits = S.minimal_edit_dreams(load_agent(), mazes, positions, actions)
+    assert sum(edited is not None for edited in edits) == 0
+
+
 def test_triggering_edits_are_protrusions_far_more_often_than_random_moves(minimal_edits):
     mazes, positions, actions, edits = minimal_edits
     found = [b for b, edited in enumerate(edits) if edited is not None]
@@ -221,18 +233,19 @@ def test_train_draws_its_mazes_from_the_given_source():
         return S.make_patched_training_mazes(count, seed, width)
 
     torch.manual_seed(0)
-    net = S.QNetwork(5, 16)
-    config = S.TrainConfig(steps=6, batch_size=16, mazes_per_buffer=10, new_buffer_every=3)
+    net = tiny_net()
+    config = S.TrainConfig(steps=6, mazes_per_step=4, pool_size=10, new_pool_every=3)
     losses = S.train(net, config, progress=False, make_mazes=source)
     assert len(losses) == 6 and [call[0] for call in calls] == [10, 10] and calls[0][2] == 5
 
 
-def test_the_shipped_fix_stops_the_hunting_and_keeps_training_behaviour():
-    fixed = S.load_fixed_agent()
-    production = S.evaluate(fixed, P.make_production_mazes(300, seed=S.EVALUATION_SEED + 30))
-    training = S.evaluate(fixed, S.make_training_mazes(300, seed=S.EVALUATION_SEED + 31))
-    assert production["human_rate"] <= 0.02
-    assert training["human_rate"] == 0 and training["exit_rate"] >= 0.95
+@pytest.mark.parametrize("from_scratch", [False, True])
+def test_the_shipped_fixes_stop_the_hunting_and_still_leave(from_scratch):
+    fixed = S.load_fixed_agent(from_scratch)
+    production = S.measure(fixed, P.make_production_mazes(300, seed=S.EVALUATION_SEED + 30))
+    training = S.measure(fixed, S.make_training_mazes(300, seed=S.EVALUATION_SEED + 31))
+    assert production["human_rate"] <= 0.01 and production["exit_rate"] >= 0.97
+    assert training["human_rate"] <= 0.01 and training["exit_rate"] >= 0.98
 
 
 def test_minimal_pairs_differ_by_one_moved_wall():
@@ -241,16 +254,23 @@ def test_minimal_pairs_differ_by_one_moved_wall():
     assert ((originals == WALL).sum((1, 2)) == (moved == WALL).sum((1, 2))).all()
 
 
-def test_silencing_the_trigger_units_stops_the_hunting(trained_agent):
+def test_silencing_the_switching_context_units_stops_the_hunting_and_keeps_the_exits(trained_agent):
     originals, moved = S.minimal_pairs(100, seed=15)
-    difference = (S.mean_hidden_activations(trained_agent, moved)
-                  - S.mean_hidden_activations(trained_agent, originals)).mean(0)
-    units = difference.argsort(descending=True)[:S.TRIGGER_UNITS]
+    rise = (S.context_of(trained_agent, moved) - S.context_of(trained_agent, originals)).mean(0)
+    units = (rise > S.SWITCH_RISE).nonzero().squeeze(1)
+    assert len(units) >= 1
     production = P.make_production_mazes(200, seed=16)
-    before = S.evaluate(trained_agent, production)["human_rate"]
-    silenced = S.evaluate_with_silenced_units(trained_agent, production, units)["human_rate"]
-    assert before >= 0.8 and silenced <= 0.2
-    assert S.evaluate(trained_agent, production)["human_rate"] == before  # the hook is gone
+    before = S.measure(trained_agent, production)
+    silenced = S.measure_with_silenced_units(trained_agent, production, trained_agent.to_context, units)
+    assert before["human_rate"] >= 0.8 and silenced["human_rate"] <= 0.05 and silenced["exit_rate"] >= 0.9
+    assert S.measure(trained_agent, production) == before  # the hook is gone
+
+
+def test_silencing_as_many_random_scorer_units_is_a_weak_control(trained_agent):
+    production = P.make_production_mazes(200, seed=16)
+    units = torch.randperm(trained_agent.hidden_units, generator=torch.Generator().manual_seed(0))[:4]
+    silenced = S.measure_with_silenced_units(trained_agent, production, trained_agent.head[1], units)
+    assert silenced["human_rate"] >= 0.5
 
 
 def test_bad_placements_get_a_clear_error(trained_agent):

@@ -125,8 +125,8 @@ def test_grading_solutions_py_passes_everything(capsys):
 @pytest.mark.parametrize("name", ["exercises.py", "exercises.ipynb"])
 def test_grading_the_untouched_exercises_says_not_yet_everywhere(name):
     module = checks.load_learner_module(os.path.join(REPO, name))
-    # optimise_walls's given lines encode the states before its blank: it waits for encode_states.
-    assert checks.grade(module) == [(name, "not yet", "waits for encode_states" if name == "optimise_walls" else "")
+    # optimise_walls's given lines encode the mazes before its blank: it waits for encode_mazes.
+    assert checks.grade(module) == [(name, "not yet", "waits for encode_mazes" if name == "optimise_walls" else "")
                                     for name in checks.CHECKS]
     assert module.__broken_cells__ == []
 
