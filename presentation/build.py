@@ -1,11 +1,15 @@
-"""Build the workshop's slides: regenerate every figure from the shipped agent, then turn every
-presentation/deck*.md into one self-contained HTML file (figures, styles and script inlined, nothing
-fetched from a network), and conceptual_exercises.md into a page to hand out.
+"""Build the workshop's slides: regenerate every figure and every quoted number from the shipped agents,
+then turn every presentation/deck*.md into one self-contained HTML file (figures, styles and script
+inlined, nothing fetched from a network), and conceptual_exercises.md into a page to hand out.
+
+A deck never types a measured number: it writes {{name}}, and the build puts in the value that
+slide_figures.py measured in the same run as the figures (numbers.json in the build's figures folder).
 
     python presentation/build.py            # about half a minute on a 2-core CPU; output in presentation/build/
     python presentation/build.py --small    # WORKSHOP_SMALL=1: fewer evaluation mazes, for tests
 """
 import argparse
+import json
 import os
 import re
 import subprocess
@@ -17,9 +21,11 @@ import pypandoc
 PRESENTATION_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(PRESENTATION_DIR)
 DEFAULT_OUT = os.path.join(PRESENTATION_DIR, "build")
-# Run in this order, each writing PNGs/GIFs into <out>/figures: the walk-through itself (from the
-# shipped trained agent, so no training), then the figures only the slides need.
-FIGURE_SCRIPTS = (os.path.join(REPO, "solutions.py"), os.path.join(PRESENTATION_DIR, "slide_figures.py"))
+# Each writes PNGs/GIFs into <out>/figures. slide_figures.py runs the walk-through itself (solutions.py
+# with the shipped trained agent, so no training), then draws the slides' figures and writes numbers.json.
+FIGURE_SCRIPTS = (os.path.join(PRESENTATION_DIR, "slide_figures.py"),)
+NUMBERS_FILE = "numbers.json"
+PLACEHOLDER = re.compile(r"\{\{\s*([a-z0-9_]+)\s*\}\}")
 HANDOUTS = ("conceptual_exercises.md",)
 
 # Markdown images, ![alt](path "title"), and raw <img src="path"> in a deck; HTML comments are not
@@ -63,6 +69,27 @@ def make_figures(out, small):
         print(f"figures from {os.path.relpath(script, REPO)}: {time.perf_counter() - started:.1f} s")
 
 
+def fill_in_numbers(source, out):
+    """The deck's Markdown with every {{name}} replaced by the measured value; stops the build on a name
+    that no script measured."""
+    with open(source, encoding="utf-8") as file:
+        markdown = file.read()
+    names = set(PLACEHOLDER.findall(markdown))
+    if not names:
+        return markdown
+    path = os.path.join(out, "figures", NUMBERS_FILE)
+    if not os.path.exists(path):
+        sys.exit(f"{os.path.relpath(source, REPO)} quotes measured numbers, but {path} does not exist: "
+                 f"build without --skip-figures once")
+    with open(path, encoding="utf-8") as file:
+        numbers = json.load(file)
+    unknown = sorted(names - set(numbers))
+    if unknown:
+        sys.exit(f"{os.path.relpath(source, REPO)} quotes numbers that slide_figures.py does not measure: "
+                 f"{', '.join(unknown)}")
+    return PLACEHOLDER.sub(lambda match: numbers[match.group(1)], markdown)
+
+
 def check_images(source, out):
     """Fail with the list of missing figures, rather than let pandoc leave a broken link."""
     with open(source, encoding="utf-8") as file:
@@ -79,7 +106,7 @@ def convert(source, out, to, extra_args):
     target = os.path.join(out, os.path.splitext(os.path.basename(source))[0] + ".html")
     # Figures are looked up in the build folder, slides.css and slides.js beside the decks.
     resource_path = os.pathsep.join((out, PRESENTATION_DIR))
-    pypandoc.convert_file(source, to, format="markdown-implicit_figures", outputfile=target,
+    pypandoc.convert_text(fill_in_numbers(source, out), to, format="markdown-implicit_figures", outputfile=target,
                           extra_args=COMMON_PANDOC_ARGS + [f"--resource-path={resource_path}"] + extra_args)
     return target
 
@@ -99,6 +126,8 @@ def main():
     built = [convert(deck, out, "dzslides", DECK_PANDOC_ARGS) for deck in deck_paths()]
     built += [convert(os.path.join(PRESENTATION_DIR, name), out, "html5", []) for name in HANDOUTS]
     print(f"HTML: {time.perf_counter() - started:.1f} s")
+    from playground import write_playground  # imports torch and the walk-through, which only a build needs
+    built.append(write_playground(out))
     for path in built:
         print(f"  {os.path.relpath(path)} ({os.path.getsize(path) / 1e6:.1f} MB)")
 

@@ -94,8 +94,53 @@
     event.preventDefault();
   }
 
+  // Audit mode, for tests/test_presentation.py: deck.html?audit shows every slide in turn and writes what it
+  // measured into the page as JSON (read back with chromium --dump-dom): the smallest text, anything outside
+  // the slide, blocks that overlap, and the size each figure is drawn at. Sizes are in the slide's own
+  // 1280x720 pixels, whatever the window: a screen of another size scales the whole slide by --scale.
+  function audit() {
+    const result = { slideSize: [SLIDE_WIDTH, SLIDE_HEIGHT], slides: [] };
+    const visible = (el) => !el.closest(".notes") && el.getClientRects().length > 0;
+    const snippet = (el) => (el.textContent || el.tagName).trim().slice(0, 60);
+    slides.forEach((slide, index) => {
+      show(index);
+      const box = slide.getBoundingClientRect();
+      const scale = parseFloat(getComputedStyle(document.documentElement).getPropertyValue("--scale"));
+      const found = { number: index + 1, title: slideTitle(slide), divider: slide.classList.contains("title-slide")
+        || slide.classList.contains("deck-title"), notes: !!slide.querySelector(".notes"), smallestText: null,
+        outside: [], overlaps: [], images: [] };
+      slide.querySelectorAll("*").forEach((el) => {
+        if (!visible(el)) return;
+        const r = el.getBoundingClientRect();
+        if (r.left < box.left - 1 || r.top < box.top - 1 || r.right > box.right + 1 || r.bottom > box.bottom + 1) {
+          found.outside.push(snippet(el));
+        }
+        const ownText = Array.from(el.childNodes).some((node) => node.nodeType === 3 && node.textContent.trim());
+        if (ownText) {
+          const px = parseFloat(getComputedStyle(el).fontSize);
+          if (!found.smallestText || px < found.smallestText.px) found.smallestText = { px: px, text: snippet(el) };
+        }
+        if (el.tagName === "IMG") {
+          found.images.push({ natural: [el.naturalWidth, el.naturalHeight], drawn: [r.width / scale, r.height / scale] });
+        }
+      });
+      const blocks = Array.from(slide.children).filter(visible).map((el) => [el, el.getBoundingClientRect()]);
+      blocks.forEach(([a, ra], i) => blocks.slice(i + 1).forEach(([b, rb]) => {
+        const width = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left);
+        const height = Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top);
+        if (width > 2 && height > 2) found.overlaps.push([snippet(a), snippet(b)]);
+      }));
+      result.slides.push(found);
+    });
+    const out = document.createElement("pre");
+    out.id = "audit-result";
+    out.textContent = JSON.stringify(result);
+    document.body.appendChild(out);
+  }
+
   document.addEventListener("keydown", onKey);
   window.addEventListener("resize", fit);
+  if (new URLSearchParams(location.search).has("audit")) window.addEventListener("load", audit);
   window.addEventListener("hashchange", () => show(parseInt(location.hash.slice(1), 10) - 1 || 0));
   fit();
   show(parseInt(location.hash.slice(1), 10) - 1 || 0);
