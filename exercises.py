@@ -287,18 +287,47 @@ def make_training_mazes(count, seed, width=MAZE_WIDTH):
 # ## 3. Pictures
 #
 # Every figure in this walk-through draws mazes the same way: dark walls, green crops, red humans, a
-# gold exit and the agent in blue. Arrows show which way the agent would go from each cell.
+# gold exit and the agent in blue. Arrows show which way the agent would go from each cell; a blue
+# line is the path it walked, ending on a square; an item it harvested is drawn faded and crossed out.
+# Each maze figure carries a legend for what it shows.
 
 # %%
 # Read this: the drawing helpers.
 CELL_COLOURS = {WALL: "#3b3b3b", EMPTY: "#ffffff", CROP: "#e3f4dd", HUMAN: "#fbe0e0", EXIT: "#fff1b8"}
 GLYPHS = {CROP: ("C", "#2e7d32"), HUMAN: ("H", "#c62828"), EXIT: ("E", "#b8860b")}
 AGENT_COLOUR = "#1565c0"
+POLICY_COLOUR = "#555555"
+MARK_COLOUR = "#8e24aa"  # dashed outline: a cell a figure points at (in production mazes, the post left open)
 ARROW_DELTAS = {UP: (0, -0.3), DOWN: (0, 0.3), LEFT: (-0.3, 0), RIGHT: (0.3, 0)}
 
 
-def draw_maze(ax, maze, title=None, agent=START, fill=True):
+def cell_points(ax, width):
+    """How wide one cell of a width x width maze is drawn on `ax`, in points: glyphs and lines scale with it,
+    so a maze reads the same in a small gallery panel and on a slide."""
+    return ax.get_position().width * ax.figure.get_figwidth() * 72 / width
+
+
+def draw_glyph(ax, cell, code, alpha=1.0, height=0.45):
+    """An item's or the exit's letter on `cell`, `height` cells tall: drawn as a shape in maze units, so it
+    fills the same share of a cell in a small gallery panel and on a slide."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.patches import PathPatch
+    from matplotlib.textpath import TextPath
+    from matplotlib.transforms import Affine2D
+
+    letter, colour = GLYPHS[code]
+    outline = TextPath((0, 0), letter, size=1, prop=FontProperties(family="DejaVu Sans", weight="bold"))
+    box = outline.get_extents()
+    scale = height / box.height
+    # Centre the letter on the cell; rows grow downwards, so flip it upright.
+    place = Affine2D().translate(-box.x0 - box.width / 2, -box.y0 - box.height / 2).scale(scale, -scale)
+    return ax.add_patch(PathPatch(place.translate(cell[1], cell[0]).transform_path(outline), facecolor=colour,
+                                  edgecolor="none", alpha=alpha, zorder=2.5))
+
+
+def draw_maze(ax, maze, title=None, agent=START, fill=True, harvested=(), marked=()):
     """Draw the maze's cells, items and exit, and the agent at `agent` (None to leave it out).
+    harvested: cells whose item the agent took, drawn faded and crossed out. marked: cells to outline.
     fill=False draws only the glyphs and the agent, over whatever is already on the axes."""
     check_maze(maze)
     width = maze.shape[0]
@@ -307,17 +336,24 @@ def draw_maze(ax, maze, title=None, agent=START, fill=True):
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
+    line_width = cell_points(ax, width) / 12
+    harvested = {tuple(cell) for cell in harvested}
     for (row, col), code in zip(((r, c) for r in range(width) for c in range(width)), maze.flatten().tolist()):
+        taken = (row, col) in harvested
         if fill:
-            ax.add_patch(plt.Rectangle((col - 0.5, row - 0.5), 1, 1, facecolor=CELL_COLOURS[code],
-                                       edgecolor="#dddddd", linewidth=0.5))
+            ax.add_patch(plt.Rectangle((col - 0.5, row - 0.5), 1, 1, linewidth=0.5, edgecolor="#dddddd",
+                                       facecolor=CELL_COLOURS[EMPTY if taken else code]))
         if code in GLYPHS:
-            letter, colour = GLYPHS[code]
-            ax.text(col, row, letter, ha="center", va="center", fontsize=13, fontweight="bold", color=colour)
+            draw_glyph(ax, (row, col), code, alpha=0.4 if taken else 1.0)
+            if taken:
+                ax.plot([col - 0.3, col + 0.3], [row + 0.3, row - 0.3], color=GLYPHS[code][1], linewidth=line_width)
+    for row, col in marked:
+        ax.add_patch(plt.Rectangle((col - 0.45, row - 0.45), 0.9, 0.9, fill=False, edgecolor=MARK_COLOUR,
+                                   linestyle="--", linewidth=line_width, zorder=4))
     if agent is not None:
         ax.add_patch(plt.Circle((agent[1], agent[0]), 0.3, color=AGENT_COLOUR, alpha=0.8, zorder=3))
     if title:
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title)
 
 
 def draw_policy(ax, maze, q_net):
@@ -328,7 +364,7 @@ def draw_policy(ax, maze, q_net):
         draw_arrow(ax, cell, action)
 
 
-def draw_arrow(ax, cell, action, colour="#555555", length=1.0, centred=True):
+def draw_arrow(ax, cell, action, colour=POLICY_COLOUR, length=1.0, centred=True):
     """An arrow for `action` at `cell`: grey and centred for a policy, or (centred=False) starting at the
     agent, in its colour, for the one move a figure is about."""
     dx, dy = (length * delta for delta in ARROW_DELTAS[action])
@@ -341,25 +377,89 @@ def draw_arrow(ax, cell, action, colour="#555555", length=1.0, centred=True):
 def draw_path(ax, path):
     """The cells the agent visited, as a blue line from start (circle) to end (square)."""
     rows, cols = zip(*path)
-    ax.plot(cols, rows, color=AGENT_COLOUR, linewidth=2.5, alpha=0.6, zorder=4)
-    ax.plot(cols[-1], rows[-1], marker="s", color=AGENT_COLOUR, markersize=9, zorder=5)
+    line_width = cell_points(ax, int(ax.get_xlim()[1] + 0.5)) / 12
+    ax.plot(cols, rows, color=AGENT_COLOUR, linewidth=line_width, alpha=0.6, zorder=4)
+    ax.plot(cols[-1], rows[-1], marker="s", color=AGENT_COLOUR, markersize=3 * line_width, zorder=5)
 
 
-def plot_mazes(mazes, titles, suptitle, q_net=None, rollouts=None, columns=4):
-    """A gallery: each maze with, optionally, the policy arrows and a rollout path."""
+def harvested_cells(maze, path):
+    """The cells along `path` whose crop or human the agent took (stepping onto an item harvests it)."""
+    return [cell for cell in dict.fromkeys(path) if maze[cell].item() in (CROP, HUMAN)]
+
+
+def count_of(number, noun):
+    """'1 crop', '2 crops'."""
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def describe_rollout(rollout):
+    """One panel title for every figure of a rollout: how it ended, then what it harvested."""
+    ending = "exit" if rollout.reached_exit else "loops forever" if rollout.stuck else "no exit"
+    return f"{ending} · {count_of(rollout.crops, 'crop')} · {count_of(rollout.humans, 'human')}"
+
+
+LEGEND_LABELS = {"wall": "wall", "crop": "crop", "human": "human", "exit": "exit", "agent": "agent",
+                 "path": "path walked (ends at the square)", "policy": "greedy action", "harvested": "harvested",
+                 "marked": "a cell that is a wall in every training maze"}
+
+
+def legend_handles(entries):
+    """Legend handles, in the figures' own colours and glyphs, for each name in `entries` (keys of LEGEND_LABELS)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    def glyph(code, alpha=1.0):
+        return Line2D([], [], linestyle="none", marker=f"${GLYPHS[code][0]}$", color=GLYPHS[code][1], alpha=alpha,
+                      markersize=12, markeredgewidth=0.5)
+
+    handles = {"wall": Patch(facecolor=CELL_COLOURS[WALL]), "crop": glyph(CROP), "human": glyph(HUMAN),
+               "exit": glyph(EXIT), "agent": Line2D([], [], linestyle="none", marker="o", markersize=12,
+                                                    color=AGENT_COLOUR, alpha=0.8),
+               "path": (Line2D([], [], color=AGENT_COLOUR, alpha=0.6, linewidth=3),
+                        Line2D([], [], linestyle="none", marker="s", color=AGENT_COLOUR, markersize=9)),
+               "policy": Line2D([], [], linestyle="none", marker=r"$\rightarrow$", color=POLICY_COLOUR, markersize=14),
+               "harvested": (glyph(HUMAN, alpha=0.4), Line2D([0, 1], [0, 1], color=GLYPHS[HUMAN][1], linewidth=1.5)),
+               "marked": Patch(fill=False, edgecolor=MARK_COLOUR, linestyle="--", linewidth=2)}
+    return [handles[entry] for entry in entries], [LEGEND_LABELS[entry] for entry in entries]
+
+
+def add_legend(fig, entries, columns=None):
+    """A legend for `entries` below the figure's panels (the figure must use layout="constrained")."""
+    from matplotlib.legend_handler import HandlerTuple
+
+    handles, labels = legend_handles(entries)
+    fig.legend(handles, labels, loc="outside lower center", ncol=columns or min(len(entries), 5), frameon=False,
+               handler_map={tuple: HandlerTuple(ndivide=1)})
+
+
+def plot_mazes(mazes, titles, suptitle, q_net=None, rollouts=None, columns=4, marked=None, panel_inches=3.0):
+    """A gallery: each maze with, optionally, the policy arrows, a rollout path (items it harvested drawn as
+    harvested) and cells to outline (marked: one list of cells per maze). A legend names what is drawn."""
     rows = (len(mazes) + columns - 1) // columns
-    fig, axes = plt.subplots(rows, columns, figsize=(3 * columns, 3.4 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(panel_inches * columns, (panel_inches + 0.5) * rows + 0.6),
+                             squeeze=False, layout="constrained")
+    entries = ["wall", "crop", "human", "exit", "agent"]
     for index, ax in enumerate(axes.flat):
         if index >= len(mazes):
             ax.axis("off")
             continue
-        draw_maze(ax, mazes[index], titles[index])
+        path = rollouts[index].path if rollouts is not None else []
+        cells = marked[index] if marked is not None else ()
+        draw_maze(ax, mazes[index], titles[index], harvested=harvested_cells(mazes[index], path), marked=cells)
         if q_net is not None:
             draw_policy(ax, mazes[index], q_net)
-        if rollouts is not None:
-            draw_path(ax, rollouts[index].path)
+        if path:
+            draw_path(ax, path)
+    if q_net is not None:
+        entries.append("policy")
+    if rollouts is not None:
+        entries.append("path")
+        if any(harvested_cells(maze, rollout.path) for maze, rollout in zip(mazes, rollouts)):
+            entries.append("harvested")
+    if marked is not None:
+        entries.append("marked")
+    add_legend(fig, entries, columns=min(len(entries), 5))
     fig.suptitle(suptitle)
-    fig.tight_layout()
     return fig
 
 
@@ -621,7 +721,7 @@ def harvest_some_items(mazes, generator):
 
 # %%
 # Read this: the network's sizes.
-CHANNELS = 10  # signal channels: enough for the exit, crops, humans and a few mixtures of them
+CHANNELS = 8  # signal channels: enough for the exit, crops, humans and a few mixtures of them
 CONTEXT_UNITS = 8  # numbers in the maze's summary
 HIDDEN_UNITS = 64  # width of the small network that scores each move
 
@@ -1165,8 +1265,7 @@ if MAIN:
     first_maze = make_training_maze(EVALUATION_SEED - 1)
     untrained = greedy_rollout(q_net, first_maze)
     bumps = sum(reward == REWARDS.bump for reward in untrained.rewards)
-    title = (f"{len(untrained.rewards)} steps, {bumps} into walls, "
-             f"exit {'reached' if untrained.reached_exit else 'never reached'}")
+    title = f"{describe_rollout(untrained)} · {count_of(bumps, 'bump')}"
     fig = plot_mazes([first_maze], [title], "Before training: follow the arrows from the start",
                      q_net=q_net, rollouts=[untrained], columns=1)
     save_figure(fig, "03_untrained_policy")
@@ -1207,7 +1306,7 @@ if MAIN:
 if MAIN:
     spot_mazes = make_training_mazes(8, EVALUATION_SEED - 3)
     spot_rollouts = greedy_rollouts(q_net, spot_mazes)
-    titles = [f"exit {'yes' if r.reached_exit else 'NO'}, crops {r.crops}, humans {r.humans}" for r in spot_rollouts]
+    titles = [describe_rollout(r) for r in spot_rollouts]
     save_figure(plot_mazes(spot_mazes, titles, "Trained agent on fresh training mazes: to the exit, humans untouched",
                            q_net=q_net, rollouts=spot_rollouts), "05_spot_checks")
     evaluation_mazes = make_training_mazes(EVALUATION_MAZES, EVALUATION_SEED)
@@ -1225,54 +1324,98 @@ if MAIN:
 # %%
 # Run: the agent in production.
 if MAIN:
-    from spoilers import make_production_mazes
+    from spoilers import make_production_mazes, opened_post
 
     production_mazes = make_production_mazes(EVALUATION_MAZES, EVALUATION_SEED + 1)
     production_rollouts = greedy_rollouts(q_net, production_mazes)
     gallery = [i for i, r in enumerate(production_rollouts) if r.humans > 0][:8]
-    titles = [f"humans {production_rollouts[i].humans}, crops {production_rollouts[i].crops}" for i in gallery]
-    save_figure(plot_mazes(production_mazes[gallery], titles, "The same agent in production mazes: it walks to the humans",
-                           q_net=q_net, rollouts=[production_rollouts[i] for i in gallery]), "06_production")
+    titles = [describe_rollout(production_rollouts[i]) for i in gallery]
+    save_figure(plot_mazes(production_mazes[gallery], titles,
+                           "The same agent in production mazes: it walks to the humans, then leaves",
+                           q_net=q_net, rollouts=[production_rollouts[i] for i in gallery],
+                           marked=[[opened_post(production_mazes[i])] for i in gallery]), "06_production")
 
 
 # %%
 # Read this: an animation of one production episode.
-GIF_DPI = 80  # 320 x 344 pixels: readable on a slide, and small enough to embed in the notebook
+GIF_DPI = 80  # 496 x 352 pixels: small enough to embed in the notebook (the slides render it larger)
 
 
-def animate_rollout(maze, rollout, title):
-    """A matplotlib animation of the agent walking `rollout.path` through `maze`, items vanishing
-    as they are harvested."""
+GIF_PAUSE_FRAMES = 10  # the last frame stays up this many frames (3 s) before the loop starts again
+
+
+def animate_rollout(maze, rollout, title, marked=()):
+    """A matplotlib animation of the agent walking `rollout.path` through `maze`, with the step and a running
+    count of what it harvested beside the maze; items turn faded and crossed out as they are harvested, and
+    `marked` cells are outlined. The last frame holds for GIF_PAUSE_FRAMES frames."""
     from matplotlib import animation
 
-    fig, ax = plt.subplots(figsize=(4, 4.3))
-    draw_maze(ax, maze, agent=None)
-    # The maze is drawn once; each frame only moves the agent and its trail, and covers harvested items.
+    fig, (ax, counter_ax) = plt.subplots(1, 2, figsize=(6.2, 4.4), gridspec_kw={"width_ratios": [4, 2.2]})
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.03, top=0.86, wspace=0.05)
+    fig.suptitle(title)
+    counter_ax.axis("off")
+    counters = {key: counter_ax.text(0.05, height, "", transform=counter_ax.transAxes, fontsize="x-large",
+                                     fontweight="bold", color=colour, va="center")
+                for key, height, colour in (("step", 0.85, POLICY_COLOUR), (CROP, 0.6, GLYPHS[CROP][1]),
+                                            (HUMAN, 0.45, GLYPHS[HUMAN][1]), ("loop", 0.25, POLICY_COLOUR))}
+    counters["loop"].set_fontsize("large")
+    counter_ax.text(0.05, 0.72, "harvested:", transform=counter_ax.transAxes, color=POLICY_COLOUR, va="center")
+    draw_maze(ax, maze, agent=None, marked=marked)
+    path = walk_until_it_loops(maze, rollout.path)
+    # The maze is drawn once; each frame moves the agent and its trail, and shows items as harvested.
     agent = plt.Circle(rollout.path[0][::-1], 0.3, color=AGENT_COLOUR, alpha=0.8, zorder=5)
     ax.add_patch(agent)
-    (trail,) = ax.plot([], [], color=AGENT_COLOUR, linewidth=2.5, alpha=0.6, zorder=4)
+    line_width = cell_points(ax, maze.shape[0]) / 12
+    (trail,) = ax.plot([], [], color=AGENT_COLOUR, linewidth=line_width, alpha=0.6, zorder=4)
     first_visit = {}
     for index, cell in enumerate(rollout.path):
         first_visit.setdefault(cell, index)
-    covers = {cell: ax.add_patch(plt.Rectangle((cell[1] - 0.5, cell[0] - 0.5), 1, 1, facecolor=CELL_COLOURS[EMPTY],
-                                               edgecolor="#dddddd", linewidth=0.5, zorder=3.5, visible=False))
-              for cell in first_visit if maze[cell] in (CROP, HUMAN)}
+    harvest_step = {cell: first_visit[cell] for cell in harvested_cells(maze, rollout.path)}
+    # Each harvested item gets the harvested look of draw_maze, drawn on top and shown from its harvest on.
+    looks = {}
+    for row, col in harvest_step:
+        code = maze[row, col].item()
+        cover = plt.Rectangle((col - 0.5, row - 0.5), 1, 1, facecolor=CELL_COLOURS[EMPTY], edgecolor="#dddddd",
+                              linewidth=0.5, zorder=3.5)
+        looks[row, col] = [ax.add_patch(cover), draw_glyph(ax, (row, col), code, alpha=0.4),
+                           ax.plot([col - 0.3, col + 0.3], [row + 0.3, row - 0.3], color=GLYPHS[code][1], zorder=3.6,
+                                   linewidth=line_width * 2 / 3)[0]]
+        looks[row, col][1].set_zorder(3.6)
 
     def frame(index):
-        row, col = rollout.path[index]
+        index = min(index, len(path) - 1)  # the pause at the end repeats the last frame
+        row, col = path[index]
         agent.center = (col, row)
-        trail.set_data([c for _, c in rollout.path[:index + 1]], [r for r, _ in rollout.path[:index + 1]])
-        for cell, cover in covers.items():
-            cover.set_visible(first_visit[cell] <= index)
-        ax.set_title(f"{title}\nstep {index}", fontsize=10)
+        trail.set_data([c for _, c in path[:index + 1]], [r for r, _ in path[:index + 1]])
+        taken = {code: 0 for code in (CROP, HUMAN)}
+        for cell, step in harvest_step.items():
+            for artist in looks[cell]:
+                artist.set_visible(step <= index)
+            taken[maze[cell].item()] += step <= index
+        counters["step"].set_text(f"step {index}")
+        counters["loop"].set_text("loops forever" if index == len(path) - 1 < len(rollout.path) - 1 else "")
+        counters[CROP].set_text(count_of(taken[CROP], "crop"))
+        counters[HUMAN].set_text(count_of(taken[HUMAN], "human"))
 
-    return fig, animation.FuncAnimation(fig, frame, frames=len(rollout.path), interval=300)
+    return fig, animation.FuncAnimation(fig, frame, frames=len(path) + GIF_PAUSE_FRAMES, interval=300)
+
+
+def walk_until_it_loops(maze, path):
+    """`path` up to the first state the agent has been in before (same cell, same items harvested): a greedy
+    agent there repeats itself until the step limit, so the rest would only replay the loop."""
+    harvested, seen = 0, set()
+    for index, cell in enumerate(path):
+        harvested += cell in harvested_cells(maze, path[:index + 1]) and path.index(cell) == index
+        if (cell, harvested) in seen:
+            return path[:index + 1]
+        seen.add((cell, harvested))
+    return path
 
 
 if MAIN:
     shortest = min(gallery, key=lambda index: len(production_rollouts[index].path))
     fig, movie = animate_rollout(production_mazes[shortest], production_rollouts[shortest],
-                                 "Production: heading for a human")
+                                 "Production: heading for a human", marked=[opened_post(production_mazes[shortest])])
     os.makedirs(FIGURE_DIR, exist_ok=True)
     movie.save(os.path.join(FIGURE_DIR, "07_production_rollout.gif"), writer="pillow", dpi=GIF_DPI)
     plt.close(fig)
@@ -2179,13 +2322,13 @@ if MAIN:
 # the door beyond it shuts). The reward stays the normal one. Then retrain from the same shipped
 # starting weights.
 #
-# Section 14's recipe is not enough. Its plain-SGD steps are a short nudge back toward what the
-# starting weights, and the target network whose Bellman targets they learn from, already believed;
-# about this shape, what they believed is the trigger. Measured: 1,500 such steps on the patched
-# training set still harvest a human in 54% of production mazes, and reach the exit in only 78% of
-# training mazes (500 mazes each). Unlearning the trigger takes the full recipe, Adam for 27,000
-# steps (about five minutes on a 2-core CPU), so the cell below loads the shipped result unless you
-# ask for the real run with `TRAIN_FIX=1`.
+# Which recipe? Section 14's short plain-SGD nudge is not enough: its small steps, toward Bellman
+# targets from a target network that still holds the trigger, move the network back toward what
+# the starting weights believed, and about this shape that belief is the trigger. So the fix uses
+# section 9's full from-scratch recipe (Adam, a few minutes on a 2-core CPU), and we run it twice:
+# from the shipped starting weights (what a team would do: keep the network, fix the data) and from a
+# fresh random initialisation (what the data alone teaches). The cell below loads both shipped
+# results unless you ask for the real run with `TRAIN_FIX=1`; `python spoilers.py fix` remakes both.
 
 # %%
 # Exercise (difficulty 2/3, about 10 minutes): move a wall's end by one block.
@@ -2370,7 +2513,13 @@ if MAIN:
                  "control": results_rows["control"]}
     print_results_table(ablations)
     silenced = ablations[f"{len(switch_units)} context units silenced"][1]
+    if silenced["human_rate"] > 0.05:
+        reading = "silencing them does not stop the hunting, so the switch is not only in these units"
+    elif silenced["exit_rate"] < 0.95:
+        reading = "the hunting stops, but so does part of the navigation: these units do more than switch the goal"
+    else:
+        reading = "the goal switches in the context, and the navigation does not depend on it"
     print(f"\nwith its switching context units silenced, the trained agent harvests a human in "
           f"{silenced['human_rate']:.1%} of production mazes and leaves by the exit in {silenced['exit_rate']:.1%}: "
-          f"the goal switches in the context, and the navigation does not depend on it")
+          f"{reading}")
     save_figure(plot_results(ablations, "Silencing the context units that switch on a moved wall end"), "13_trigger_units")

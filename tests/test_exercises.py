@@ -149,11 +149,11 @@ WRONG_REWARD_BODY = """\
 
 
 def test_grading_a_half_done_file(tmp_path, capsys, exercises):
-    """dead_ends written, reward_of_stepping_into wrong, make_replay_buffer written before the
-    look_up_steps it calls: passed, failed with its reason, waiting."""
+    """dead_ends written, reward_of_stepping_into wrong, greedy_actions written before the
+    encode_mazes it calls: passed, failed with its reason, waiting."""
     source = read("exercises.py")
     by_name = {exercise.name: exercise for exercise in exercises}
-    for name in ("dead_ends", "make_replay_buffer"):
+    for name in ("dead_ends", "greedy_actions"):
         source = source.replace(by_name[name].blank(), "\n".join(by_name[name].body))
     source = source.replace(by_name["reward_of_stepping_into"].blank(), WRONG_REWARD_BODY)
     path = tmp_path / "my_exercises.py"
@@ -161,8 +161,8 @@ def test_grading_a_half_done_file(tmp_path, capsys, exercises):
     rows = {name: (status, reason) for name, status, reason in checks.grade(checks.load_learner_module(str(path)))}
     assert rows["dead_ends"] == ("passed", "")
     assert rows["reward_of_stepping_into"] == ("failed", "stepping into a human gives 19.9, expected -20.1")
-    assert rows["look_up_steps"] == ("not yet", "")
-    assert rows["make_replay_buffer"] == ("not yet", "waits for look_up_steps")
+    assert rows["encode_mazes"] == ("not yet", "")
+    assert rows["greedy_actions"] == ("not yet", "waits for encode_mazes")
     assert checks.main(str(path)) == 1
     out = capsys.readouterr().out
     assert re.search(r"reward_of_stepping_into +failed: stepping into a human gives 19\.9", out)
