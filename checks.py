@@ -232,12 +232,20 @@ def call(function, inputs, on, may_change=(), change_hints=None, error_hints=Non
     exception's message to a hint, ahead of the general EXCEPTION_HINTS."""
     ATTEMPT.update(on=on, error_hints=error_hints or {})
     before = {name: fresh_copy(value) for name, value in inputs.items() if name not in may_change}
+    shared_tensors = global_tensors(function)
+    shared_before = {name: tensor.detach().clone() for name, tensor in shared_tensors.items()}
     runs = []
     for seed in (1, 0):  # the second run is the one the check reads, and the only one given its objects
         given = {name: value if seed == 0 and (name in may_change or needs_grad(value)) else fresh_copy(value)
                  for name, value in inputs.items()}
         seed_everything(seed)
         runs.append((function(*given.values()), given))
+        for name, saved in shared_before.items():  # after each run: two runs could undo each other's change
+            if not same(saved, shared_tensors[name]):
+                shared_tensors[name].data = saved  # put it back: every later cell reads it
+                raise Diagnosis(f"changed the global `{name}` in place", on=on,
+                                hint=f"every later cell reads `{name}`: work on a copy (.clone()) or build a new "
+                                     f"tensor")
     (first, first_given), (result, given) = runs
     for name, saved in before.items():
         if not same(saved, given[name]):
@@ -266,6 +274,14 @@ def call(function, inputs, on, may_change=(), change_hints=None, error_hints=Non
                                                                     "torch.rand, random.random, sampling or shuffling "
                                                                     "here")
     return result
+
+
+def global_tensors(function):
+    """{name: tensor} for the tensors among the module-level names the learner's function can see, such as
+    ACTION_MOVES: a function that writes into one changes every later cell."""
+    names = getattr(function, "__globals__", {})
+    return {name: value for name, value in list(names.items())
+            if isinstance(value, torch.Tensor) and not name.startswith("_")}
 
 
 def switched_requires_grad(before, after):
@@ -470,6 +486,9 @@ def expect_tensor(got, expected, on, what="the result", shape_hints=None, kind_h
     """Raise a Diagnosis unless `got` is a tensor shaped like `expected`, of the same kind (float,
     integer or bool), or of exactly its dtype where `dtype_reason` says what another dtype would break.
     `shape_hints` maps a wrong shape (a tuple) to its usual cause."""
+    if got is None:
+        raise Diagnosis(f"{what} is None, expected a tensor", on=on, expected=show(expected), got="None",
+                        hint="the function ends without `return ...`: return the tensor you computed")
     if not isinstance(got, torch.Tensor):
         raise Diagnosis(f"{what} is a {type(got).__name__}, expected a tensor", on=on, expected=show(expected),
                         got=show(got), hint="return the tensor itself, not .item(), .tolist() or a tuple")
@@ -517,6 +536,16 @@ def recognise(got, expected, mistakes, on, problem="wrong values", hint=None, na
         problem, hint = "the result holds NaN (not a number)", nan_hint or (
             "a NaN comes from 0 * inf, inf - inf or 0 / 0 somewhere on the way")
     raise Diagnosis(problem, on=on, expected=show(expected), got=show(got), hint=hint)
+
+
+def raise_if_an_earlier_answer(got, expected, earlier, on):
+    """A Diagnosis if `got` is wrong and equals what the function returned for an earlier input (`earlier`):
+    a result remembered from one call to the next, instead of computed from the inputs."""
+    if not close(got, expected) and any(close(got, answer) for answer in earlier):
+        raise Diagnosis("returned its answer to an earlier input of the same shape", on=on, expected=show(expected),
+                        got=show(got), hint="compute the result from the inputs of this call: nothing remembered from "
+                                            "one call to the next (no cache or global kept between calls)")
+    earlier.append(got)
 
 
 def known_mistake(got, mistakes):
@@ -730,7 +759,9 @@ def reward_hint(code, wrong, rewards):
     if code == WALL:
         return "stepping into a wall (or off the board) gives rewards.bump"
     if math.isclose(wrong, item_reward, abs_tol=TOLERANCE):
-        return "this step moves the agent, so it also costs rewards.move, like every move"
+        return ("this step moves the agent, so it also costs rewards.move, like every move (if you did add it: a "
+                "tensor made from the integer cell codes, such as torch.full_like(cells, ...), holds integers and "
+                "rounds -0.1 to 0; pass dtype=torch.float32)")
     if math.isclose(wrong, rewards.move - item_reward, abs_tol=TOLERANCE):
         return "sign flipped: add the item's reward (rewards.human is already negative), do not subtract it"
     if math.isclose(wrong, rewards.move, abs_tol=TOLERANCE):
@@ -873,13 +904,15 @@ def encoding_mistakes(mazes, expected):
     exit_as_wall, open_as_wall = expected.clone(), expected.clone()
     exit_as_wall[:, 0] = (mazes <= WALL).float()
     open_as_wall[:, 0] = (mazes != WALL).float()
-    return [("stacked the planes on the batch axis (dim=0)", own_axis, expected.transpose(0, 1)),
-            ("joined the planes along the batch axis, then reshaped them",
-             f"a reshape cannot undo that: it mixes the planes of different mazes. {own_axis}",
-             expected.transpose(0, 1).reshape(expected.shape)),
-            ("concatenated the planes along the batch axis instead of stacking them",
-             f"torch.cat joins the (B, n, n) planes end to end. {own_axis}",
-             expected.transpose(0, 1).reshape(4 * batch, width, width)),
+    # On a batch of one, joining along the batch axis gives the right answer, or the answer of a squeeze.
+    along_the_batch = [] if batch == 1 else [
+        ("joined the planes along the batch axis, then reshaped them",
+         f"a reshape cannot undo that: it mixes the planes of different mazes. {own_axis}",
+         expected.transpose(0, 1).reshape(expected.shape)),
+        ("concatenated the planes along the batch axis instead of stacking them",
+         f"torch.cat joins the (B, n, n) planes end to end. {own_axis}",
+         expected.transpose(0, 1).reshape(4 * batch, width, width))]
+    return [("stacked the planes on the batch axis (dim=0)", own_axis, expected.transpose(0, 1))] + along_the_batch + [
             ("concatenated the planes along the rows instead of stacking them",
              f"torch.cat joins the (B, n, n) planes end to end. {own_axis}",
              expected.reshape(batch, 4 * width, width)),
@@ -900,16 +933,24 @@ def encoding_mistakes(mazes, expected):
 def check_encode_mazes(encode_mazes):
     """Two hand-made 5x5 mazes, then 4 training mazes (7x7) with some of their items harvested."""
     hand = torch.stack([ITEMS_MAZE, DEAD_ENDS_MAZE])
+    earlier = []
     for on, mazes in (("the hand-made mazes" + maze_text(ITEMS_MAZE) + "\nand" + maze_text(DEAD_ENDS_MAZE), hand),
-                      ("4 training mazes (7x7), some items harvested", training_mazes(4, seed=31, width=7))):
+                      ("4 training mazes (7x7), some items harvested", training_mazes(4, seed=31, width=7)),
+                      ("4 other training mazes (7x7), of the same shape", training_mazes(4, seed=32, width=7)),
+                      ("a batch of one maze, (1, 5, 5)" + maze_text(ITEMS_MAZE), ITEMS_MAZE[None])):
         expected = reference.encode_mazes(mazes)
         got = call(encode_mazes, {"mazes": mazes}, on)
-        mistake = known_mistake(got, encoding_mistakes(mazes, expected))
+        raise_if_an_earlier_answer(got, expected, earlier, on)
+        # On a batch of one, some mistakes give the right answer: a mistake is named only where it is one.
+        mistake = None if close(got, expected) else known_mistake(got, encoding_mistakes(mazes, expected))
         if mistake:
             raise Diagnosis(mistake[0], on=on, expected=describe_planes(expected), got=describe_planes(got),
                             hint=mistake[1])
         expect_tensor(got, expected, on, shape_hints={
-            (len(mazes), 4, mazes.shape[-1] ** 2): "keep each plane (n, n): the convolutions read them as images"},
+            (len(mazes), 4, mazes.shape[-1] ** 2): "keep each plane (n, n): the convolutions read them as images",
+            (4, mazes.shape[-1], mazes.shape[-1]): "a batch of one is still a batch: keep its axis (no .squeeze(), "
+                                                   "and torch.stack(..., dim=1) rather than torch.cat); "
+                                                   "greedy_rollout runs the network on one maze at a time"},
                       kind_hint="the network reads numbers: .float() turns the bool planes into 0.0 and 1.0",
                       dtype_reason="the network's convolutions have float32 weights and raise on float64 planes: "
                                    ".float() gives float32")
@@ -1193,14 +1234,18 @@ def check_greedy_actions(greedy_actions):
     """A stand-in network with close Q-values at 400 (maze, cell) pairs of 100 training mazes (5x5), then
     at one cell in each of 6 training mazes (7x7)."""
     generator = torch.Generator().manual_seed(34)
+    networks = {}  # one stand-in network per width: the third case asks the first one again, about other mazes
+    earlier = []
     for on, mazes, per_maze in (
             ("a stand-in network with Q-values close together, 4 random empty cells in each of 100 training mazes "
              "(5x5): 400 (maze, cell) pairs", training_mazes(100, seed=34, width=5), 4),
             ("a stand-in network with Q-values close together, a random empty cell in each of 6 training mazes (7x7)",
-             training_mazes(6, seed=35, width=7), 1)):
+             training_mazes(6, seed=35, width=7), 1),
+            ("the first stand-in network again, 4 random empty cells in each of 100 other training mazes (5x5)",
+             training_mazes(100, seed=36, width=5), 4)):
         positions = empty_cells(mazes, per_maze, generator)
         mazes = mazes.repeat_interleave(per_maze, dim=0)
-        q_net = StandInQNetwork(mazes.shape[-1], seed=34)
+        q_net = networks.setdefault(mazes.shape[-1], StandInQNetwork(mazes.shape[-1], seed=34))
         if len(mazes) <= 8:
             on = f"{on}; agents at {positions.tolist()}"
         expected = reference.greedy_actions(q_net, mazes, positions)
@@ -1208,6 +1253,7 @@ def check_greedy_actions(greedy_actions):
         got = call(greedy_actions, {"q_net": q_net, "mazes": mazes, "positions": positions}, on,
                    random_hint="the greedy policy is the argmax, every time: no epsilon-greedy exploration or "
                                "sampling here (the rollouts measure what the agent has learned)")
+        raise_if_an_earlier_answer(got, expected, earlier, on)
         with torch.no_grad():  # the check's own use of the network must not count as the learner's
             q_values = reference.q_values_at(q_net(reference.encode_mazes(mazes)), positions)
         values_hint = ("the actions are right, but as floats: an action is an index (long), which argmax returns; "
@@ -1385,8 +1431,10 @@ def check_sync_target(sync_target):
             return all(close(g, v) for g, v in zip(got, values))
 
         if looks_like(start):
-            problem, hint = ("target_net did not change", "change each target parameter in place (lerp_ or copy_ "
-                             "under torch.no_grad()); assigning to the loop variable only renames it")
+            problem, hint = ("target_net did not change at all", "sync_target returns nothing: the caller keeps "
+                             "using its target_net, so change each of its parameters in place (lerp_ or copy_ under "
+                             "torch.no_grad()), for every tau; a new network, or a new tensor assigned to a loop "
+                             "variable, never reaches the caller")
         elif looks_like(online):
             problem, hint = ("copied q_net whatever tau is", "move only a fraction tau of the way: "
                              "target <- (1 - tau) * target + tau * online")
@@ -1866,6 +1914,19 @@ def check_move_wall_tip(move_wall_tip):
                 raise Diagnosis(f"moved the tip at {moved[0]}, but rng.choice(wall_tips(grid)) picks the tip at "
                                 f"{picked}", on=on, expected=maze_text(expected_grid), got=maze_text(learner_grid),
                                 hint=pick_hint)
+            changed = {(r, c) for r in range(width) for c in range(width) if learner_grid[r][c] != grid[r][c]}
+            meant = {(r, c) for r in range(width) for c in range(width) if expected_grid[r][c] != grid[r][c]}
+            if changed == meant:
+                codes = ", ".join(f"{cell} became {CODE_NAMES.get(learner_grid[cell[0]][cell[1]], 'an unknown code')}"
+                                  for cell in sorted(changed))
+                raise Diagnosis(f"the right cells changed, to the wrong codes: {codes}", on=on,
+                                expected=maze_text(expected_grid), got=maze_text(learner_grid),
+                                hint="the tip becomes EMPTY (an open cell, no item) and the cell beyond it WALL")
+            if rng.getstate() != expected_rng.getstate():
+                raise Diagnosis("the wrong cells changed, and the random draws differ from one "
+                                "rng.choice(wall_tips(grid))", on=on, expected=maze_text(expected_grid),
+                                got=maze_text(learner_grid), hint=pick_hint + "; take the tip and its wall neighbour "
+                                                                              "from that one pair")
             tip, wall = random.Random(seed + 100).choice(reference.wall_tips(grid))
             behind_the_wall = moved_tip(grid, tip, (2 * tip[0] - wall[0], 2 * tip[1] - wall[1]))
             hint = ("the door to shut is on the far side of the tip, (2 * tip - wall), not behind the wall"

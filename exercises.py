@@ -1068,10 +1068,12 @@ def greedy_rollouts(q_net, mazes, max_steps=None):
     reached = torch.zeros_like(running)
     step_rewards = [[] for _ in range(batch)]
     # An episode's state is its cell and the items harvested so far, and harvests only ever add to those,
-    # so (cell, harvest count) names the state. The policy is deterministic: a state seen twice is a loop.
-    seen = [{(START, 0)} for _ in range(batch)]
+    # so (cell, harvest count) names the state. The policy is deterministic: a state seen twice is a loop,
+    # which repeats unchanged to the step limit. So a looping episode stops there, and its loop is copied
+    # out to the step limit without running the network again.
+    first_seen = [{(START, 0): 0} for _ in range(batch)]
     stuck = [False] * batch
-    for _ in range(max_steps):
+    for step in range(1, max_steps + 1):
         if not running.any():
             break
         active = running.nonzero().squeeze(1)
@@ -1083,14 +1085,19 @@ def greedy_rollouts(q_net, mazes, max_steps=None):
         humans[active] += (target == HUMAN).long()
         reached[active] |= after.terminals
         mazes[active], positions[active] = after.mazes, after.positions
+        running[active] = ~after.terminals
         harvested = (crops + humans).tolist()
         for index, cell, reward in zip(active.tolist(), after.positions.tolist(), after.rewards.tolist()):
             paths[index].append(tuple(cell))
             step_rewards[index].append(reward)
             state = (tuple(cell), harvested[index])
-            stuck[index] = stuck[index] or state in seen[index]
-            seen[index].add(state)
-        running[active] = ~after.terminals
+            if state in first_seen[index]:
+                stuck[index], running[index] = True, False
+                period = step - first_seen[index][state]
+                while len(step_rewards[index]) < max_steps:
+                    paths[index].append(paths[index][-period])
+                    step_rewards[index].append(step_rewards[index][-period])
+            first_seen[index][state] = step
     return [Rollout(paths[b], crops[b].item(), humans[b].item(), reached[b].item(), step_rewards[b], stuck[b])
             for b in range(batch)]
 
@@ -1269,8 +1276,7 @@ if MAIN:
     fig = plot_mazes([first_maze], [title], "Before training: follow the arrows from the start",
                      q_net=q_net, rollouts=[untrained], columns=1)
     save_figure(fig, "03_untrained_policy")
-    # An untrained agent mostly wanders until the step limit, so a fifth of the mazes gives the rate cheaply.
-    before_mazes = make_training_mazes(EVALUATION_MAZES // 5, EVALUATION_SEED - 2)
+    before_mazes = make_training_mazes(EVALUATION_MAZES, EVALUATION_SEED - 2)
     before = evaluate(q_net, before_mazes)
     print(f"before training: exit reached in {before['exit_rate']:.0%} of {len(before_mazes)} training mazes")
 
@@ -2390,25 +2396,25 @@ def make_patched_training_mazes(count, seed, width=MAZE_WIDTH):
 
 FIX_CONFIG = TrainConfig()  # the from-scratch recipe of section 9
 FIXED_AGENT_PATH = os.path.join(WEIGHTS_DIR, "fixed_agent.pt")
-FIXED_FROM_SCRATCH_PATH = os.path.join(WEIGHTS_DIR, "fixed_from_scratch.pt")
+PATCHED_START_PATH = os.path.join(WEIGHTS_DIR, "fixed_from_starting_weights.pt")
 TRAIN_FIX = os.environ.get("TRAIN_FIX") == "1"
 
 
-def train_the_fix(config=FIX_CONFIG, from_scratch=False, progress=True):
-    """The fix: train on the patched training set, from the shipped starting weights (both networks) or,
-    with from_scratch=True, from a fresh random initialisation seeded by config.seed."""
-    if from_scratch:
+def train_the_fix(config=FIX_CONFIG, from_starting_weights=False, progress=True):
+    """The fix: train on the patched training set, from a fresh random initialisation seeded by config.seed
+    or, with from_starting_weights=True, from the shipped starting weights (both networks)."""
+    if from_starting_weights:
+        q_net, target_net = load_starting_weights()
+    else:
         torch.manual_seed(config.seed)
         q_net, target_net = QNetwork().to(DEVICE), None
-    else:
-        q_net, target_net = load_starting_weights()
     train(q_net, config, target_net, progress=progress, make_mazes=make_patched_training_mazes)
     return q_net
 
 
-def load_fixed_agent(from_scratch=False):
+def load_fixed_agent(from_starting_weights=False):
     """The agent after train_the_fix(), shipped so that nobody has to wait for it."""
-    networks, _ = load_checkpoint(FIXED_FROM_SCRATCH_PATH if from_scratch else FIXED_AGENT_PATH)
+    networks, _ = load_checkpoint(PATCHED_START_PATH if from_starting_weights else FIXED_AGENT_PATH)
     return networks["q_net"]
 
 

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 
 import checks
 import solutions as S
-from solutions import CROP, EMPTY, EXIT, GAMMA, HUMAN, REWARDS, START, WALL, Step
+from solutions import ACTION_MOVES, CROP, EMPTY, EXIT, GAMMA, HUMAN, REWARDS, START, WALL, Step
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -1453,6 +1453,62 @@ def dead_ends_as_tensor_scalars(grid):
     return [tuple(cell) for cell in (open_cells & (count == 1)).nonzero()]  # (tensor(r), tensor(c)) pairs
 
 
+# Mistakes found by trying the checks as new attendees would (written outside the repo, then kept here).
+def encode_squeezed(mazes):
+    return S.encode_mazes(mazes).squeeze()
+
+
+_ENCODED = {}
+
+
+def encode_remembered_by_shape(mazes):
+    return _ENCODED.setdefault(tuple(mazes.shape), S.encode_mazes(mazes))
+
+
+_ACTED = {}
+
+
+def greedy_remembered_by_shape(q_net, mazes, positions):
+    return _ACTED.setdefault(tuple(mazes.shape), S.greedy_actions(q_net, mazes, positions))
+
+
+def dead_ends_reversing_the_moves(grid):
+    ACTION_MOVES[:] = ACTION_MOVES.flip(0).clone()  # a global every later cell reads
+    return S.dead_ends(grid)
+
+
+def reward_from_the_cells_dtype(cells, rewards=REWARDS):
+    reward = torch.full_like(cells, rewards.move)  # int8: -0.1 becomes 0
+    reward = reward + rewards.crop * (cells == CROP) + rewards.human * (cells == HUMAN) + rewards.exit * (cells == EXIT)
+    return torch.where(cells == WALL, rewards.bump, reward)
+
+
+def sync_skipping_a_hard_copy(target_net, q_net, tau):
+    if tau >= 1:
+        return
+    S.sync_target(target_net, q_net, tau)
+
+
+def tip_drawn_twice(grid, rng):
+    tips = S.wall_tips(grid)
+    if not tips:
+        return False
+    tip, wall = rng.choice(tips)[0], rng.choice(tips)[1]
+    grid[tip[0]][tip[1]] = EMPTY
+    grid[2 * tip[0] - wall[0]][2 * tip[1] - wall[1]] = WALL
+    return True
+
+
+def tip_becomes_a_crop(grid, rng):
+    tips = S.wall_tips(grid)
+    if not tips:
+        return False
+    tip, wall = rng.choice(tips)
+    grid[tip[0]][tip[1]] = CROP
+    grid[2 * tip[0] - wall[0]][2 * tip[1] - wall[1]] = WALL
+    return True
+
+
 CORRECT_VARIANTS = {
     "dead_ends": [dead_ends_as_lists_with_explicit_bounds, dead_ends_with_a_tensor, dead_ends_as_tensor_scalars],
     "reward_of_stepping_into": [reward_from_a_table, reward_with_where_only, reward_in_float64],
@@ -1479,7 +1535,7 @@ CORRECT_VARIANTS = {
 
 # (mutant, a word its diagnosis must contain[, a word it must not contain: another mistake's hint])
 MUTANTS = {
-    "dead_ends": [(dead_ends_with_walls, "walls are never dead ends"), (dead_ends_items_closed, "items"),
+    "dead_ends": [(dead_ends_reversing_the_moves, "changed the global `ACTION_MOVES`"), (dead_ends_with_walls, "walls are never dead ends"), (dead_ends_items_closed, "items"),
                   (dead_ends_outside_open, "outside of the maze"), (dead_ends_diagonals, "diagonal"),
                   (dead_ends_column_major, "row-major"), (dead_ends_col_row, "(column, row)"),
                   (dead_ends_skipping_the_border, "skips the border", "outside"),
@@ -1488,7 +1544,7 @@ MUTANTS = {
                   (dead_ends_marking_the_grid, "changed its input `grid`"),
                   (dead_ends_any_open_neighbour, "not a dead end"),
                   (dead_ends_wrapping_below_zero, "grid[-1] is the last row")],
-    "reward_of_stepping_into": [(reward_bump_pays_move_too, "rewards.bump alone"),
+    "reward_of_stepping_into": [(reward_from_the_cells_dtype, "dtype=torch.float32"), (reward_bump_pays_move_too, "rewards.bump alone"),
                                 (reward_items_without_move, "also costs rewards.move"),
                                 (reward_human_subtracted, "sign"), (reward_global_rewards, "`rewards` argument"),
                                 (reward_no_exit, "stepping into the exit"),
@@ -1507,7 +1563,7 @@ MUTANTS = {
                       (steps_harvesting_where_the_agent_was, "was not harvested"),
                       (steps_with_int64_mazes, "mazes keep the dtype of `mazes`"),
                       (steps_with_int32_positions, "positions are long")],
-    "encode_mazes": [(encode_planes_in_the_wrong_order, "wrong order"),
+    "encode_mazes": [(encode_squeezed, "no .squeeze()"), (encode_remembered_by_shape, "earlier input"), (encode_planes_in_the_wrong_order, "wrong order"),
                      (encode_exit_as_wall, "counts the exit as a wall"),
                      (encode_stacked_on_the_batch_axis, "on the batch axis (dim=0)"),
                      (encode_stacked_then_reshaped, "then reshaped"), (encode_concatenated, "concatenated"),
@@ -1530,7 +1586,7 @@ MUTANTS = {
                     (q_values_detached, "no gradient"), (q_values_with_the_actions_last, "axes 2 and 3"),
                     (q_values_from_the_first_position, "positions[:, 0]"),
                     (q_values_one_column_per_maze, "one row of four")],
-    "greedy_actions": [(greedy_argmin, "worst action"), (greedy_over_the_batch, "dim=1"),
+    "greedy_actions": [(greedy_remembered_by_shape, "earlier input", "epsilon"), (greedy_argmin, "worst action"), (greedy_over_the_batch, "dim=1"),
                        (greedy_values, "not its Q-value"), (greedy_as_floats, "as floats"),
                        (greedy_col_row, "(row, col)"), (greedy_epsilon, "epsilon-greedy"),
                        (greedy_epsilon_with_its_own_generator, "not the greedy action at"),
@@ -1546,7 +1602,7 @@ MUTANTS = {
     "td_loss": [(loss_mse, "MSE"), (loss_l1, "L1"), (loss_sum, "sum"), (loss_per_transition, "one number"),
                 (loss_item, "expected a tensor"), (loss_detached, "no gradient"),
                 (loss_subtracting_in_place, "in-place"), (loss_quadratic_without_the_half, "error^2 / 2")],
-    "sync_target": [(sync_online_towards_target, "leave q_net alone"), (sync_tau_swapped, "swapped"),
+    "sync_target": [(sync_skipping_a_hard_copy, "did not change at all", "loop variable only renames"), (sync_online_towards_target, "leave q_net alone"), (sync_tau_swapped, "swapped"),
                     (sync_hard_copy, "whatever tau is"), (sync_rebinding, "did not change"),
                     (sync_without_no_grad, "torch.no_grad()"), (sync_rebinding_the_network, "did not change"),
                     (sync_first_layer_only, "19 of 21 parameters were not synced"),
@@ -1596,7 +1652,7 @@ MUTANTS = {
                                  (protrusions_leaving_out_odd_rows, "missed (3, 2)"),
                                  (protrusions_with_lone_blocks, "no wall neighbour at all"),
                                  (protrusions_for_width_7_only, "listed the post at (1, 7)")],
-    "move_wall_tip": [(tip_opens_the_wall_neighbour, "wrong cells"), (tip_shuts_behind_the_wall, "far side"),
+    "move_wall_tip": [(tip_drawn_twice, "random draws differ", "far side"), (tip_becomes_a_crop, "wrong codes"), (tip_opens_the_wall_neighbour, "wrong cells"), (tip_shuts_behind_the_wall, "far side"),
                       (tip_global_random, "rng.choice(wall_tips(grid))"), (tip_returns_a_copy, "in place"),
                       (tip_always_true, "expected False"), (tip_after_a_shuffle, "moved the tip at", "wrong cells"),
                       (tip_from_the_random_module, "with the rng passed in"),
@@ -1721,7 +1777,8 @@ def test_a_check_reports_a_missing_return(capsys):
         S.encode_mazes(mazes)
 
     assert checks.check_encode_mazes(encode_mazes) is False
-    assert "NoneType, expected a tensor" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "the result is None, expected a tensor" in out and "without `return ...`" in out
 
 
 def test_an_endless_loop_becomes_a_diagnosis_that_points_at_the_loop(monkeypatch, capsys):
@@ -1767,3 +1824,9 @@ def test_an_exception_in_a_given_helper_also_names_the_learners_line_that_called
     out = capsys.readouterr().out
     assert ("at: line 2 of my_exercises.py (in one_step_away): return [grids][action]; called from line 6 "
             "(in propagate): return one_step_away(sources, 4, 0.0)") in out
+
+
+def test_a_global_written_in_place_is_put_back(capsys):
+    before = ACTION_MOVES.clone()
+    assert checks.check_dead_ends(dead_ends_reversing_the_moves) is False
+    assert torch.equal(ACTION_MOVES, before) and torch.equal(S.ACTION_MOVES, before)
