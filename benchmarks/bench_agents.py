@@ -29,7 +29,7 @@ def main():
     production = make_production_mazes(MAZES, SEED + 1)
     agents = {"control": S.load_control_agent(), "starting weights": S.load_starting_weights()[0],
               "trained agent": S.load_trained_agent(), "fixed agent": S.load_fixed_agent(),
-              "fixed from a fresh start": S.load_fixed_agent(from_scratch=True)}
+              "fix from the starting weights": S.load_fixed_agent(from_starting_weights=True)}
     rows = {name: (S.measure(agent, training), S.measure(agent, production)) for name, agent in agents.items()}
     trained = agents["trained agent"]
     units = switching_units(trained)

@@ -52,7 +52,7 @@ def main():
           + ", ".join(f"{kind} {share:.1%}" for kind, share in shares.items()))
 
     for name, agent in (("control", S.load_control_agent()), ("fixed agent", S.load_fixed_agent()),
-                        ("fixed from a fresh start", S.load_fixed_agent(from_scratch=True))):
+                        ("fix from the starting weights", S.load_fixed_agent(from_starting_weights=True))):
         edits = S.minimal_edit_dreams(agent, mazes, positions, actions)
         print(f"negative control, {name}: a triggering wall move found in "
               f"{sum(edited is not None for edited in edits)} of {len(mazes)} training mazes")

@@ -23,7 +23,7 @@ REPO = os.path.dirname(PRESENTATION_DIR)
 sys.path.insert(0, REPO)  # solutions.py and spoilers.py live in the repository root
 
 from solutions import (ACTION_MOVES, ACTION_NAMES, AGENT_COLOUR, CELL_COLOURS, CONTROL_AGENT_PATH, CROP, EDIT_COLOUR,
-                       EMPTY, EVALUATION_SEED, EXIT, FIXED_AGENT_PATH, FIXED_FROM_SCRATCH_PATH, GAMMA, GLYPHS, HUMAN,
+                       EMPTY, EVALUATION_SEED, EXIT, FIXED_AGENT_PATH, GAMMA, GLYPHS, HUMAN,
                        MAZE_WIDTH, REWARDS, START, STARTING_WEIGHTS_PATH, TEXT_OF_CELL, TRAINED_AGENT_PATH, WALL,
                        load_checkpoint, make_training_mazes, max_rollout_steps, maze_to_text, minimal_edit_dreams,
                        one_placement_per_maze)
@@ -42,9 +42,8 @@ STYLE_SLOT, DATA_SLOT, SCRIPT_SLOT = "/* playground.css */", "/* page data */", 
 AGENTS = (
     ("starting", "starting weights", STARTING_WEIGHTS_PATH, "the shipped starting weights, before any training (section 13)"),
     ("trained", "trained", TRAINED_AGENT_PATH, "after the walk-through's training run (section 14)"),
-    ("fixed", "fixed", FIXED_AGENT_PATH, "retrained with single-block protrusions in its training mazes (section 22)"),
-    ("fixed_from_scratch", "fixed, fresh start", FIXED_FROM_SCRATCH_PATH,
-     "the fix of section 22, trained from a fresh random start"),
+    ("fixed", "fixed", FIXED_AGENT_PATH,
+     "trained from a fresh start with single-block protrusions in its training mazes (section 22)"),
     ("control", "control", CONTROL_AGENT_PATH, "the same network trained the normal way from a random start (section 17)"),
 )
 DREAMING_AGENT = "trained"  # the agent whose blind spot section 19 dreams up

@@ -442,7 +442,7 @@ def main():
                                     else "Dreams make the shape more than chance" if dreamt_share > 1.5 * random_share
                                     else "Dreams barely beat chance at the shape")
 
-        fixed_rows = {"before the fix": trained, "after the fix": run.before_and_after["fixed, from the starting weights"],
+        fixed_rows = {"before the fix": trained, "after the fix": run.before_and_after["fix from a fresh start"],
                       "control": control}
         for name, key in (("after the fix", "fixed"),):
             (training, production) = fixed_rows[name]
@@ -450,9 +450,9 @@ def main():
                 percent(training["exit_rate"]), percent(production["exit_rate"]))
             numbers[f"{key}_training_human"], numbers[f"{key}_production_human"] = (
                 percent(training["human_rate"]), percent(production["human_rate"]))
-        scratch_training, scratch_production = run.before_and_after["fixed, from a fresh start"]
-        numbers["scratch_production_human"] = percent(scratch_production["human_rate"])
-        numbers["scratch_production_exit"] = percent(scratch_production["exit_rate"])
+        _, start_fix_production = run.before_and_after["fix from the starting weights"]
+        numbers["start_fix_production_human"] = percent(start_fix_production["human_rate"])
+        numbers["start_fix_production_exit"] = percent(start_fix_production["exit_rate"])
         broken = measure(run.fixed_agent, run.broken_walls)
         numbers["fixed_broken_human"], numbers["fixed_broken_exit"] = percent(broken["human_rate"]), percent(broken["exit_rate"])
         save_slide_figure(plot_rates(fixed_rows, "The same production mazes, before and after the fix"), "slide_fix")

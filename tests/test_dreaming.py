@@ -239,13 +239,21 @@ def test_train_draws_its_mazes_from_the_given_source():
     assert len(losses) == 6 and [call[0] for call in calls] == [10, 10] and calls[0][2] == 5
 
 
-@pytest.mark.parametrize("from_scratch", [False, True])
-def test_the_shipped_fixes_stop_the_hunting_and_still_leave(from_scratch):
-    fixed = S.load_fixed_agent(from_scratch)
+def test_the_shipped_fix_stops_the_hunting_and_still_leaves():
+    fixed = S.load_fixed_agent()
     production = S.measure(fixed, P.make_production_mazes(300, seed=S.EVALUATION_SEED + 30))
     training = S.measure(fixed, S.make_training_mazes(300, seed=S.EVALUATION_SEED + 31))
     assert production["human_rate"] <= 0.01 and production["exit_rate"] >= 0.97
     assert training["human_rate"] <= 0.01 and training["exit_rate"] >= 0.98
+
+
+def test_from_the_starting_weights_the_patched_mazes_stop_the_hunting_and_the_trigger_stays():
+    """The measured counterpart of the fix that ships: the hunting stops, the context still switches."""
+    patched_start = S.load_fixed_agent(from_starting_weights=True)
+    production_mazes = P.make_production_mazes(300, seed=S.EVALUATION_SEED + 30)
+    assert S.measure(patched_start, production_mazes)["human_rate"] <= 0.01
+    training_context = S.context_of(patched_start, S.make_training_mazes(300, seed=S.EVALUATION_SEED + 31))
+    assert S.context_of(patched_start, production_mazes).mean() > training_context.mean() + 0.5
 
 
 def test_minimal_pairs_differ_by_one_moved_wall():

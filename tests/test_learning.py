@@ -40,10 +40,6 @@ def decode_planes(planes):
     return mazes
 
 
-def maze_key(maze):
-    return bytes(maze.to(torch.int8).flatten().cpu().numpy())
-
-
 # ---------------------------------------------------------------------------------------------
 # What the agent sees
 
@@ -405,27 +401,17 @@ def test_optimal_q_values_take_the_crop_and_avoid_the_human():
     assert q[0, 0, 0, DOWN].item() == pytest.approx(v8, abs=1e-4)
 
 
-class QStarPolicy(nn.Module):
-    """A 'network' whose Q-map is the exact Q* of the maze it is shown (items left included)."""
-
-    def __init__(self):
-        super().__init__()
-        self.cache = {}
-
-    def forward(self, planes):
-        mazes = decode_planes(planes)
-        keys = [maze_key(m) for m in mazes]
-        missing = {key: maze for key, maze in zip(keys, mazes) if key not in self.cache}
-        if missing:
-            values = optimal_q_values(torch.stack(list(missing.values())))  # (M, n, n, 4)
-            self.cache.update(zip(missing, values.permute(0, 3, 1, 2)))
-        return torch.stack([self.cache[key] for key in keys]).to(planes.device)
+def test_the_optimal_agents_q_map_is_q_star_of_the_maze_it_is_shown():
+    mazes = torch.cat([maze_from_text(HAND)[None], maze_from_text(ITEMS)[None]])
+    for rewards in (REWARDS, Rewards(crop=-2.0, human=20.0)):
+        q_maps = S.OptimalAgent(rewards)(encode_mazes(mazes))
+        assert torch.allclose(q_maps, optimal_q_values(mazes, rewards).permute(0, 3, 1, 2))
 
 
-def test_q_star_policy_reaches_the_exit_without_humans():
+def test_the_optimal_agent_reaches_the_exit_without_humans():
     mazes = make_training_mazes(200, seed=424_242)
     assert (mazes == HUMAN).any() and (mazes == CROP).any()
-    rollouts = greedy_rollouts(QStarPolicy(), mazes.clone())
+    rollouts = greedy_rollouts(S.OptimalAgent(), mazes.clone())
     assert all(r.reached_exit for r in rollouts)
     assert sum(r.humans for r in rollouts) == 0
     assert sum(r.crops for r in rollouts) > 0  # it does go for (some) crops
