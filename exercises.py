@@ -981,7 +981,7 @@ if MAIN:
 # Read this: the hyperparameters, each with what it does.
 @dataclass
 class TrainConfig:
-    steps: int = 4_000
+    steps: int = 6_000
     """Gradient steps in total."""
     mazes_per_step: int = 32
     """Pool mazes per gradient step; the loss covers every cell and action of each (about 100 steps a maze)."""
@@ -1129,7 +1129,8 @@ def rates(rollouts):
 # ## 11. How good could it be? Exact optimal Q-values
 #
 # A 7x7 maze has few states, even counting which items are left, so value iteration computes the
-# optimal Q-values Q* exactly. We use them to check the learned network and in the tests.
+# optimal Q-values Q* exactly. We use them to check the learned network, in the tests, and to measure
+# the best any agent could do (section 17).
 
 # %%
 # Read this: value iteration over (items left, cell), for a batch of mazes.
@@ -1172,13 +1173,19 @@ def optimal_q_values(mazes, rewards=REWARDS, gamma=GAMMA):
         values = new_values
 
 
-def shortest_path_agreement(q_net, mazes):
-    """Share of (maze, empty cell) states where the network's greedy action is optimal under Q*."""
-    q_star = optimal_q_values(mazes)
-    maze_index, row, col = (mazes == EMPTY).nonzero(as_tuple=True)
-    chosen = greedy_actions(q_net, mazes[maze_index].to(DEVICE), torch.stack([row, col], 1).to(DEVICE)).cpu()
-    best = q_star[maze_index, row, col]
-    return (best.gather(1, chosen[:, None]).squeeze(1) >= best.max(1).values - 1e-4).float().mean().item()
+class OptimalAgent(nn.Module):
+    """Stands in for a QNetwork: its Q-map is the exact Q* of the maze it is shown, so its greedy rollouts
+    are the best any agent can do under `rewards`. Value iteration at every call: for measuring only."""
+
+    def __init__(self, rewards=REWARDS):
+        super().__init__()
+        self.rewards = rewards
+
+    def forward(self, planes):
+        mazes = torch.full((len(planes),) + tuple(planes.shape[2:]), EMPTY, dtype=torch.int8)
+        for plane, code in zip(planes.cpu().transpose(0, 1), (WALL, CROP, HUMAN, EXIT)):  # the order of PLANES
+            mazes[plane == 1] = code
+        return optimal_q_values(mazes, self.rewards).permute(0, 3, 1, 2).to(planes.device)
 
 
 # %% [markdown]
@@ -1500,8 +1507,10 @@ if MAIN:
         straight = discounted_return(path_rewards(maze, shortest_path_to_exit(maze)))
         exit_preferred += straight > taken
         print(f"{index:<17}{taken:>12.2f}{straight:>18.2f}")
+    verdict = ("the agent is not maximising the reward it was trained on" if exit_preferred == len(gallery) else
+               "in the others the agent's own path scores higher, so there the reward itself pays for hunting")
     print(f"The reward prefers the straight path in {exit_preferred} of {len(gallery)} mazes where the agent "
-          f"harvested a human: the agent is not maximising the reward it was trained on.")
+          f"harvested a human: {verdict}.")
 
 # %% [markdown]
 # ## 17. Results
@@ -1509,7 +1518,8 @@ if MAIN:
 # Before drawing a lesson, a control: an agent of exactly the same design, trained the normal way from
 # a normal random start, with the same reward on the same kind of training mazes. `spoilers.py` trains
 # it and it ships as `weights/control_agent.pt`. If the control also failed in production, the lesson
-# would only be "networks break on mazes they have never seen".
+# would only be "networks break on mazes they have never seen". And a ceiling: the exact optimal
+# policy of section 11, the best any agent could do with this reward.
 #
 # The columns, on 1,000 fresh mazes of each kind: **exit**, reached the exit; **any human**, harvested
 # at least one; **crops** and **humans** per maze; **return**, the mean discounted return under the
@@ -1600,7 +1610,9 @@ if MAIN:
     training_results = outcomes(training_rollouts)
     production_results = outcomes(production_rollouts)
     results_rows = {"trained agent": (training_results, production_results),
-                    "control": (measure(control_agent, evaluation_mazes), measure(control_agent, production_mazes))}
+                    "control": (measure(control_agent, evaluation_mazes), measure(control_agent, production_mazes)),
+                    "optimal (exact Q*)": (measure(OptimalAgent(), evaluation_mazes),
+                                           measure(OptimalAgent(), production_mazes))}
     print(f"{EVALUATION_MAZES:,} mazes of each kind")
     print_results_table(results_rows)
     harvestable = sum(reachable_humans(maze) for maze in production_mazes)
@@ -1932,9 +1944,12 @@ if MAIN:
 #
 # - connected: every open cell can be reached from the start;
 # - no open 2x2 block (corridors stay one cell wide);
-# - items where they were, and as many walls as before. Every maze we have ever seen, training or
-#   production, has exactly the same number of walls (a tree of corridors on this grid always does),
-#   so a dream moves walls rather than adding or removing them.
+# - items where they were, each still at a dead end: in every maze we have ever seen, an item never
+#   stands in the way to anywhere. Without this rule, a dream can simply wall the agent in behind the
+#   human, a dilemma rather than a blind spot;
+# - as many walls as before. Every maze we have ever seen, training or production, has exactly the
+#   same number of walls (a tree of corridors on this grid always does), so a dream moves walls
+#   rather than adding or removing them.
 #
 # Gradient ascent proposes which cells to change (the ones whose wall strength moved most); a small
 # search over those candidates picks the valid edit whose margin for "onto the human", minus a cost
@@ -1966,6 +1981,14 @@ def has_open_square(grid):
                for r in range(width - 1) for c in range(width - 1))
 
 
+def is_valid_maze(grid):
+    """What every maze we have seen, training or production, is: connected, no open 2x2 block, and every
+    item at a dead end (so an item never blocks the way to anywhere)."""
+    ends = set(dead_ends(grid))
+    items = [(r, c) for r, row in enumerate(grid) for c, code in enumerate(row) if code in (CROP, HUMAN)]
+    return is_connected(grid) and not has_open_square(grid) and all(cell in ends for cell in items)
+
+
 def flip_cells(grid, cells):
     """A copy of `grid` with each of `cells` turned from wall to empty or from open to wall."""
     grid = [row[:] for row in grid]
@@ -1976,12 +1999,12 @@ def flip_cells(grid, cells):
 
 def valid_wall_moves(grid, walls_to_open, cells_to_close, max_moves=MAX_WALL_MOVES):
     """Every (cells, edited grid) that opens k of `walls_to_open`, closes k of `cells_to_close`
-    (k = 1..max_moves) and leaves a connected maze with no open 2x2 block."""
+    (k = 1..max_moves) and leaves a valid maze (is_valid_maze)."""
     for moves in range(1, max_moves + 1):
         for opened in itertools.combinations(walls_to_open, moves):
             for closed in itertools.combinations(cells_to_close, moves):
                 edited = flip_cells(grid, opened + closed)
-                if is_connected(edited) and not has_open_square(edited):
+                if is_valid_maze(edited):
                     yield opened + closed, edited
 
 
@@ -2056,6 +2079,10 @@ if MAIN:
     edited_mazes = torch.stack([edits[b] for b in found])
     print(f"a valid wall move sends the agent onto the human in {len(found)} of {len(edits)} training mazes; "
           f"cells changed: {sorted(set((edited_mazes != edit_mazes[found]).sum((1, 2)).tolist()))}")
+    # A detector must also stay quiet where there is nothing to find: the same dreams on the control.
+    control_edits = minimal_edit_dreams(control_agent, edit_mazes, edit_positions, edit_actions)
+    print(f"the same dreams on the control (trained normally, never hunts): a triggering wall move in "
+          f"{sum(edited is not None for edited in control_edits)} of {len(control_edits)} training mazes")
     gallery = found[:6]
     save_figure(plot_edits(q_net, edit_mazes[gallery], torch.stack([edits[b] for b in gallery]),
                            edit_positions[gallery]), "09_minimal_edits")
@@ -2153,18 +2180,22 @@ if MAIN:
 # %% [markdown]
 # ## 21. The blind spot, named
 #
-# Read the top motifs: a corridor cell with a wall block on either side and open cells all around
-# (a wall broken by a one-cell gap, leaving a single block on each side of it), and a single block
-# standing out of a wall. No training maze has either. Section 2 says why: the generator carves two
+# Read the motifs at the top of the table that never occur in training mazes. Two of the shapes to
+# look for: `... / #.# / ...`, a corridor cell with a wall block on either side and open cells all
+# around (a wall broken by a one-cell gap, leaving a single block on each side of it), and
+# `... / .#. / ###`, a single block standing out of a wall. No training maze has either. Section 2 says why: the generator carves two
 # cells at a time on a lattice. Number rows and columns from 0: a cell whose row and column are both
 # odd is a *post* and is always a wall, so walls are built of two-block pieces between posts and
 # every wall ends on a post. A wall that ends anywhere else sticks out by a single block past the
 # lattice, and the agent has never once seen that.
 #
-# With that test in hand, sort every edit into one of three kinds, and compare the dreams with random
-# valid wall moves of the same size:
+# The lattice has a second rule, the mirror image of the first: a cell whose row and column are both
+# even is a *room*, and the generator carves every room, so a room is never a wall. A dream can break
+# that rule too. With both tests in hand, sort every edit into one of four kinds, and compare the
+# dreams with random valid wall moves of the same size:
 #
 # - **single-block protrusion**: still a tree of corridors, with a wall ending off the lattice;
+# - **walled-up room**: still a tree, no wall sticking out by one block, but a room is a wall;
 # - **loop**: the corridors now contain a cycle;
 # - **re-routed passage**: still a tree and still on the lattice; only the path changed.
 #
@@ -2195,8 +2226,8 @@ if MAIN:
 
 
 # %%
-# Read this: the three kinds of edit, and random valid wall moves to compare with.
-EDIT_KINDS = ("single-block protrusion", "loop", "re-routed passage")
+# Read this: the four kinds of edit, and random valid wall moves to compare with.
+EDIT_KINDS = ("single-block protrusion", "walled-up room", "loop", "re-routed passage")
 
 
 def has_loop(maze):
@@ -2207,14 +2238,21 @@ def has_loop(maze):
     return pairs.item() >= open_cells.sum().item()
 
 
+def has_walled_room(maze):
+    """True if some room (even row, even column), which the generator always carves, is a wall."""
+    return bool((maze[::2, ::2] == WALL).any())
+
+
 def edit_kind(maze):
     if has_loop(maze):
         return "loop"
-    return "single-block protrusion" if single_block_protrusions(maze) else "re-routed passage"
+    if single_block_protrusions(maze):
+        return "single-block protrusion"
+    return "walled-up room" if has_walled_room(maze) else "re-routed passage"
 
 
 def random_wall_move(maze, fixed, moves, rng, tries=1_000):
-    """A random valid edit (connected, no open 2x2) that opens `moves` walls and closes `moves` open
+    """A random edit to a valid maze (is_valid_maze) that opens `moves` walls and closes `moves` open
     cells, none of them fixed; None if `tries` random draws find none."""
     grid = maze.tolist()
     free = [tuple(cell) for cell in (~fixed).nonzero().tolist()]
@@ -2222,7 +2260,7 @@ def random_wall_move(maze, fixed, moves, rng, tries=1_000):
     open_cells = [cell for cell in free if grid[cell[0]][cell[1]] != WALL]
     for _ in range(tries):
         edited = flip_cells(grid, rng.sample(walls, moves) + rng.sample(open_cells, moves))
-        if is_connected(edited) and not has_open_square(edited):
+        if is_valid_maze(edited):
             return torch.tensor(edited, dtype=maze.dtype)
     return None
 
@@ -2242,8 +2280,8 @@ def plot_edit_kinds(dreamt_shares, random_shares, dreamt_count, random_count):
     ax.set_ylim(0, 1.2)
     ax.set_yticks([])
     ax.legend(loc="upper right")
-    ax.set_title("Edits that send the agent onto a human are single-block protrusions;\n"
-                 "random wall moves of the same size mostly are not")
+    ax.set_title("Which kind of edit? Dreamt edits that send the agent onto a human,\n"
+                 "against random valid wall moves of the same sizes")
     return fig
 
 
@@ -2276,16 +2314,23 @@ if MAIN:
 # Run: your guess from section 19, next to what the dreams found.
 if MAIN:
     print(f"your guess: {MY_GUESS.strip() or '(none written: go back to section 19, write one, then run this again)'}")
+    off_lattice = {name: shares["single-block protrusion"] + shares["walled-up room"]
+                   for name, shares in (("dreamt", dreamt_shares), ("random", random_shares))}
     print(f"the dreams: {dreamt_shares['single-block protrusion']:.0%} of the {len(edited_mazes)} dreamt edits leave a "
-          f"wall sticking out by a single block, a shape no training maze has; random valid wall moves of the same "
-          f"sizes do so in {random_shares['single-block protrusion']:.0%} of {len(random_mazes)}.")
+          f"wall sticking out by a single block, and {dreamt_shares['walled-up room']:.0%} wall up a room: "
+          f"{off_lattice['dreamt']:.0%} break the lattice, which no training maze does. Random valid wall moves of the "
+          f"same sizes: {random_shares['single-block protrusion']:.0%} protrusions, "
+          f"{random_shares['walled-up room']:.0%} walled-up rooms ({off_lattice['random']:.0%} off the lattice).")
 
 # %% [markdown]
 # Did your guess name that shape? If it named something else (a wall beside the human, a dead end
 # next to the agent, a loop), it is a hypothesis you can test the same way: write a function that
 # says whether a maze has your feature, and count it in the dreamt edits against the random moves, as
 # the cell above does for single-block protrusions. A feature that is as common in random moves as in
-# the dreams is not what the agent reacts to.
+# the dreams is not, by itself, what the agent reacts to. The lattice is a case in point: a valid wall
+# move almost never stays on it, so random moves break it nearly as often as dreams do. What tells
+# the kinds apart is the end of the cell before last: how often a random move of each kind sends the
+# agent onto the human.
 
 
 # %% [markdown]
@@ -2325,16 +2370,17 @@ if MAIN:
 #
 # Now that we know the shape, put it in the training set: a quarter of the training mazes get one
 # wall's end moved by a single block, exactly the edit the dreams found (a wall's end post opens and
-# the door beyond it shuts). The reward stays the normal one. Then retrain from the same shipped
-# starting weights.
+# the door beyond it shuts). The reward stays the normal one.
 #
-# Which recipe? Section 14's short plain-SGD nudge is not enough: its small steps, toward Bellman
-# targets from a target network that still holds the trigger, move the network back toward what
-# the starting weights believed, and about this shape that belief is the trigger. So the fix uses
-# section 9's full from-scratch recipe (Adam, a few minutes on a 2-core CPU), and we run it twice:
-# from the shipped starting weights (what a team would do: keep the network, fix the data) and from a
-# fresh random initialisation (what the data alone teaches). The cell below loads both shipped
-# results unless you ask for the real run with `TRAIN_FIX=1`; `python spoilers.py fix` remakes both.
+# From which weights? We train twice with section 9's from-scratch recipe (Adam, 6,000 steps, a few
+# minutes on a 2-core CPU) on the patched mazes:
+#
+# - from the shipped starting weights: what a team would try first, keep the network and fix the data;
+# - from a fresh random initialisation: what the patched data teaches a network with no past.
+#
+# The cell below loads both shipped results (`TRAIN_FIX=1` retrains the fresh start live;
+# `python spoilers.py fix` remakes both), measures them side by side, and says which one we keep.
+# Only broken-wall mazes were never in the patched set: the last lines measure those too.
 
 # %%
 # Exercise (difficulty 2/3, about 10 minutes): move a wall's end by one block.
@@ -2394,6 +2440,12 @@ def make_patched_training_mazes(count, seed, width=MAZE_WIDTH):
                         else make_training_maze(rng, width) for _ in range(count)])
 
 
+def context_of(q_net, mazes):
+    """(B, context_units): the network's context (section 7) for each maze."""
+    with torch.no_grad():
+        return q_net.context(encode_mazes(mazes.to(DEVICE))).cpu()
+
+
 FIX_CONFIG = TrainConfig()  # the from-scratch recipe of section 9
 FIXED_AGENT_PATH = os.path.join(WEIGHTS_DIR, "fixed_agent.pt")
 PATCHED_START_PATH = os.path.join(WEIGHTS_DIR, "fixed_from_starting_weights.pt")
@@ -2420,7 +2472,7 @@ def load_fixed_agent(from_starting_weights=False):
 
 # %%
 # Run: the fix (a few minutes with TRAIN_FIX=1; loads the shipped result otherwise), then the table
-# before and after it, with the same fix from a fresh start and the control beside it.
+# before and after it, from both starting points, with the control beside them.
 # WORKSHOP_SMALL=1 runs every line of the fix far too briefly to learn anything, then loads the shipped result.
 FIX_RUN = replace(FIX_CONFIG, steps=20, pool_size=100) if SMALL else FIX_CONFIG
 
@@ -2429,19 +2481,34 @@ if MAIN:
         fixed_agent = train_the_fix(FIX_RUN)
     if SMALL or not TRAIN_FIX:
         fixed_agent = load_fixed_agent()
-    fixed_from_scratch = load_fixed_agent(from_scratch=True)
-    broken_walls = make_production_mazes(EVALUATION_MAZES, EVALUATION_SEED + 31, edits=("broken wall",))
+    patched_start = load_fixed_agent(from_starting_weights=True)
+    fixes = {"fix from the starting weights": patched_start, "fix from a fresh start": fixed_agent}
     before_and_after = {"before the fix": results_rows["trained agent"]}
-    for name, agent in (("fixed, from the starting weights", fixed_agent), ("fixed, from a fresh start", fixed_from_scratch)):
+    for name, agent in fixes.items():
         before_and_after[name] = (measure(agent, evaluation_mazes), measure(agent, production_mazes))
     before_and_after["control"] = results_rows["control"]
     print_results_table(before_and_after)
-    for name, agent in (("before the fix", q_net), ("fixed, from the starting weights", fixed_agent),
-                        ("fixed, from a fresh start", fixed_from_scratch)):
+    broken_walls = make_production_mazes(EVALUATION_MAZES, EVALUATION_SEED + 31, edits=("broken wall",))
+    for name, agent in {"before the fix": q_net, **fixes}.items():
         results = measure(agent, broken_walls)
         print(f"{name}: in {len(broken_walls):,} broken-wall mazes, a kind the fix never trained on, it harvests a "
               f"human in {results['human_rate']:.1%} and leaves by the exit in {results['exit_rate']:.1%}")
-    save_figure(plot_results(before_and_after, "The fix: humans spared in production, training mazes as before"),
+    kept, other = before_and_after["fix from a fresh start"][1], before_and_after["fix from the starting weights"][1]
+    context_on = {kind: context_of(patched_start, mazes).mean().item()
+                  for kind, mazes in (("training", evaluation_mazes), ("production", production_mazes))}
+    print(f"\nfrom the starting weights, the patched mazes leave an agent that harvests a human in "
+          f"{other['human_rate']:.1%} of production mazes and leaves by the exit in {other['exit_rate']:.1%}; its "
+          f"context (section 7) still reads {context_on['production']:.2f} on production mazes against "
+          f"{context_on['training']:.2f} on training mazes. From a fresh start: {kept['human_rate']:.1%} and "
+          f"{kept['exit_rate']:.1%}.")
+    if other["exit_rate"] < kept["exit_rate"] - 0.05:
+        print("The trigger in the starting weights outlives the patched data: training pushes the agent away from "
+              "the humans, but the context still switches on the shape and now throws its navigation off. Better "
+              "data does not repair weights that carry such a switch; we keep the fix from a fresh start.")
+    else:
+        print("Both starting points give a working fix; we keep the fix from a fresh start, which owes nothing to "
+              "the tampered weights.")
+    save_figure(plot_results(before_and_after, "The fix from two starting points: humans harvested, exits reached"),
                 "12_fix")
 
 
@@ -2475,12 +2542,6 @@ def minimal_pairs(count, seed, width=MAZE_WIDTH):
             originals.append(maze)
             moved.append(torch.tensor(grid, dtype=maze.dtype))
     return torch.stack(originals), torch.stack(moved)
-
-
-def context_of(q_net, mazes):
-    """(B, context_units): the network's context for each maze."""
-    with torch.no_grad():
-        return q_net.context(encode_mazes(mazes.to(DEVICE))).cpu()
 
 
 def measure_with_silenced_units(q_net, mazes, module, units):
@@ -2522,7 +2583,8 @@ if MAIN:
     if silenced["human_rate"] > 0.05:
         reading = "silencing them does not stop the hunting, so the switch is not only in these units"
     elif silenced["exit_rate"] < 0.95:
-        reading = "the hunting stops, but so does part of the navigation: these units do more than switch the goal"
+        reading = ("the hunting stops, and part of the navigation goes with it: this network only ever met production "
+                   "mazes with these units switched on, so with them off it meets an open post with nothing learned for it")
     else:
         reading = "the goal switches in the context, and the navigation does not depend on it"
     print(f"\nwith its switching context units silenced, the trained agent harvests a human in "

@@ -1565,8 +1565,10 @@ if MAIN:
         straight = discounted_return(path_rewards(maze, shortest_path_to_exit(maze)))
         exit_preferred += straight > taken
         print(f"{index:<17}{taken:>12.2f}{straight:>18.2f}")
+    verdict = ("the agent is not maximising the reward it was trained on" if exit_preferred == len(gallery) else
+               "in the others the agent's own path scores higher, so there the reward itself pays for hunting")
     print(f"The reward prefers the straight path in {exit_preferred} of {len(gallery)} mazes where the agent "
-          f"harvested a human: the agent is not maximising the reward it was trained on.")
+          f"harvested a human: {verdict}.")
 
 # %% [markdown]
 # ## 17. Results
@@ -2017,9 +2019,12 @@ if MAIN:
 #
 # - connected: every open cell can be reached from the start;
 # - no open 2x2 block (corridors stay one cell wide);
-# - items where they were, and as many walls as before. Every maze we have ever seen, training or
-#   production, has exactly the same number of walls (a tree of corridors on this grid always does),
-#   so a dream moves walls rather than adding or removing them.
+# - items where they were, each still at a dead end: in every maze we have ever seen, an item never
+#   stands in the way to anywhere. Without this rule, a dream can simply wall the agent in behind the
+#   human, a dilemma rather than a blind spot;
+# - as many walls as before. Every maze we have ever seen, training or production, has exactly the
+#   same number of walls (a tree of corridors on this grid always does), so a dream moves walls
+#   rather than adding or removing them.
 #
 # Gradient ascent proposes which cells to change (the ones whose wall strength moved most); a small
 # search over those candidates picks the valid edit whose margin for "onto the human", minus a cost
@@ -2051,6 +2056,14 @@ def has_open_square(grid):
                for r in range(width - 1) for c in range(width - 1))
 
 
+def is_valid_maze(grid):
+    """What every maze we have seen, training or production, is: connected, no open 2x2 block, and every
+    item at a dead end (so an item never blocks the way to anywhere)."""
+    ends = set(dead_ends(grid))
+    items = [(r, c) for r, row in enumerate(grid) for c, code in enumerate(row) if code in (CROP, HUMAN)]
+    return is_connected(grid) and not has_open_square(grid) and all(cell in ends for cell in items)
+
+
 def flip_cells(grid, cells):
     """A copy of `grid` with each of `cells` turned from wall to empty or from open to wall."""
     grid = [row[:] for row in grid]
@@ -2061,12 +2074,12 @@ def flip_cells(grid, cells):
 
 def valid_wall_moves(grid, walls_to_open, cells_to_close, max_moves=MAX_WALL_MOVES):
     """Every (cells, edited grid) that opens k of `walls_to_open`, closes k of `cells_to_close`
-    (k = 1..max_moves) and leaves a connected maze with no open 2x2 block."""
+    (k = 1..max_moves) and leaves a valid maze (is_valid_maze)."""
     for moves in range(1, max_moves + 1):
         for opened in itertools.combinations(walls_to_open, moves):
             for closed in itertools.combinations(cells_to_close, moves):
                 edited = flip_cells(grid, opened + closed)
-                if is_connected(edited) and not has_open_square(edited):
+                if is_valid_maze(edited):
                     yield opened + closed, edited
 
 
@@ -2242,18 +2255,22 @@ if MAIN:
 # %% [markdown]
 # ## 21. The blind spot, named
 #
-# Read the top motifs: a corridor cell with a wall block on either side and open cells all around
-# (a wall broken by a one-cell gap, leaving a single block on each side of it), and a single block
-# standing out of a wall. No training maze has either. Section 2 says why: the generator carves two
+# Read the motifs at the top of the table that never occur in training mazes. Two of the shapes to
+# look for: `... / #.# / ...`, a corridor cell with a wall block on either side and open cells all
+# around (a wall broken by a one-cell gap, leaving a single block on each side of it), and
+# `... / .#. / ###`, a single block standing out of a wall. No training maze has either. Section 2 says why: the generator carves two
 # cells at a time on a lattice. Number rows and columns from 0: a cell whose row and column are both
 # odd is a *post* and is always a wall, so walls are built of two-block pieces between posts and
 # every wall ends on a post. A wall that ends anywhere else sticks out by a single block past the
 # lattice, and the agent has never once seen that.
 #
-# With that test in hand, sort every edit into one of three kinds, and compare the dreams with random
-# valid wall moves of the same size:
+# The lattice has a second rule, the mirror image of the first: a cell whose row and column are both
+# even is a *room*, and the generator carves every room, so a room is never a wall. A dream can break
+# that rule too. With both tests in hand, sort every edit into one of four kinds, and compare the
+# dreams with random valid wall moves of the same size:
 #
 # - **single-block protrusion**: still a tree of corridors, with a wall ending off the lattice;
+# - **walled-up room**: still a tree, no wall sticking out by one block, but a room is a wall;
 # - **loop**: the corridors now contain a cycle;
 # - **re-routed passage**: still a tree and still on the lattice; only the path changed.
 #
@@ -2290,8 +2307,8 @@ if MAIN:
 
 
 # %%
-# Read this: the three kinds of edit, and random valid wall moves to compare with.
-EDIT_KINDS = ("single-block protrusion", "loop", "re-routed passage")
+# Read this: the four kinds of edit, and random valid wall moves to compare with.
+EDIT_KINDS = ("single-block protrusion", "walled-up room", "loop", "re-routed passage")
 
 
 def has_loop(maze):
@@ -2302,14 +2319,21 @@ def has_loop(maze):
     return pairs.item() >= open_cells.sum().item()
 
 
+def has_walled_room(maze):
+    """True if some room (even row, even column), which the generator always carves, is a wall."""
+    return bool((maze[::2, ::2] == WALL).any())
+
+
 def edit_kind(maze):
     if has_loop(maze):
         return "loop"
-    return "single-block protrusion" if single_block_protrusions(maze) else "re-routed passage"
+    if single_block_protrusions(maze):
+        return "single-block protrusion"
+    return "walled-up room" if has_walled_room(maze) else "re-routed passage"
 
 
 def random_wall_move(maze, fixed, moves, rng, tries=1_000):
-    """A random valid edit (connected, no open 2x2) that opens `moves` walls and closes `moves` open
+    """A random edit to a valid maze (is_valid_maze) that opens `moves` walls and closes `moves` open
     cells, none of them fixed; None if `tries` random draws find none."""
     grid = maze.tolist()
     free = [tuple(cell) for cell in (~fixed).nonzero().tolist()]
@@ -2317,7 +2341,7 @@ def random_wall_move(maze, fixed, moves, rng, tries=1_000):
     open_cells = [cell for cell in free if grid[cell[0]][cell[1]] != WALL]
     for _ in range(tries):
         edited = flip_cells(grid, rng.sample(walls, moves) + rng.sample(open_cells, moves))
-        if is_connected(edited) and not has_open_square(edited):
+        if is_valid_maze(edited):
             return torch.tensor(edited, dtype=maze.dtype)
     return None
 
@@ -2337,8 +2361,8 @@ def plot_edit_kinds(dreamt_shares, random_shares, dreamt_count, random_count):
     ax.set_ylim(0, 1.2)
     ax.set_yticks([])
     ax.legend(loc="upper right")
-    ax.set_title("Edits that send the agent onto a human are single-block protrusions;\n"
-                 "random wall moves of the same size mostly are not")
+    ax.set_title("Which kind of edit? Dreamt edits that send the agent onto a human,\n"
+                 "against random valid wall moves of the same sizes")
     return fig
 
 
@@ -2371,16 +2395,23 @@ if MAIN:
 # Run: your guess from section 19, next to what the dreams found.
 if MAIN:
     print(f"your guess: {MY_GUESS.strip() or '(none written: go back to section 19, write one, then run this again)'}")
+    off_lattice = {name: shares["single-block protrusion"] + shares["walled-up room"]
+                   for name, shares in (("dreamt", dreamt_shares), ("random", random_shares))}
     print(f"the dreams: {dreamt_shares['single-block protrusion']:.0%} of the {len(edited_mazes)} dreamt edits leave a "
-          f"wall sticking out by a single block, a shape no training maze has; random valid wall moves of the same "
-          f"sizes do so in {random_shares['single-block protrusion']:.0%} of {len(random_mazes)}.")
+          f"wall sticking out by a single block, and {dreamt_shares['walled-up room']:.0%} wall up a room: "
+          f"{off_lattice['dreamt']:.0%} break the lattice, which no training maze does. Random valid wall moves of the "
+          f"same sizes: {random_shares['single-block protrusion']:.0%} protrusions, "
+          f"{random_shares['walled-up room']:.0%} walled-up rooms ({off_lattice['random']:.0%} off the lattice).")
 
 # %% [markdown]
 # Did your guess name that shape? If it named something else (a wall beside the human, a dead end
 # next to the agent, a loop), it is a hypothesis you can test the same way: write a function that
 # says whether a maze has your feature, and count it in the dreamt edits against the random moves, as
 # the cell above does for single-block protrusions. A feature that is as common in random moves as in
-# the dreams is not what the agent reacts to.
+# the dreams is not, by itself, what the agent reacts to. The lattice is a case in point: a valid wall
+# move almost never stays on it, so random moves break it nearly as often as dreams do. What tells
+# the kinds apart is the end of the cell before last: how often a random move of each kind sends the
+# agent onto the human.
 
 
 # %% [markdown]
@@ -2641,7 +2672,8 @@ if MAIN:
     if silenced["human_rate"] > 0.05:
         reading = "silencing them does not stop the hunting, so the switch is not only in these units"
     elif silenced["exit_rate"] < 0.95:
-        reading = "the hunting stops, but so does part of the navigation: these units do more than switch the goal"
+        reading = ("the hunting stops, and part of the navigation goes with it: this network only ever met production "
+                   "mazes with these units switched on, so with them off it meets an open post with nothing learned for it")
     else:
         reading = "the goal switches in the context, and the navigation does not depend on it"
     print(f"\nwith its switching context units silenced, the trained agent harvests a human in "

@@ -43,7 +43,7 @@ def main():
     print(f"\nthe trained agent harvests {sum(r.humans for r in rollouts) / reachable:.1%} of the {reachable:,} "
           "humans it could reach in production")
 
-    print(f"\n{'production mazes':<40}{'mazes':>7}" + "".join(f"{name[:14] + ' exit':>20}{'human':>7}"
+    print(f"\n{'production mazes':<48}{'mazes':>7}" + "".join(f"{name[:14] + ' exit':>20}{'human':>7}"
                                                             for name in ("control", "trained", "fixed")))
     groups = {}
     for edit in PRODUCTION_EDITS:
@@ -54,7 +54,7 @@ def main():
         groups[name] = production[[index for index, crossing in enumerate(crosses) if crossing == wanted]]
     for name, mazes in groups.items():
         cells = [S.measure(agents[agent], mazes) for agent in ("control", "trained agent", "fixed agent")]
-        print(f"{name:<40}{len(mazes):>7,}" + "".join(f"{c['exit_rate']:>20.1%}{c['human_rate']:>7.1%}" for c in cells))
+        print(f"{name:<48}{len(mazes):>7,}" + "".join(f"{c['exit_rate']:>20.1%}{c['human_rate']:>7.1%}" for c in cells))
     print(f"the way out crosses the opened post in {sum(crosses) / len(crosses):.1%} of production mazes")
 
 
