@@ -1438,12 +1438,12 @@ if MAIN:
     fig, movie = animate_rollout(production_mazes[shortest], production_rollouts[shortest],
                                  "Production: heading for a human", marked=[opened_post(production_mazes[shortest])])
     os.makedirs(FIGURE_DIR, exist_ok=True)
-    movie.save(os.path.join(FIGURE_DIR, "07_production_rollout.gif"), writer="pillow", dpi=GIF_DPI)
+    movie.save(os.path.join(FIGURE_DIR, "06_production_rollout.gif"), writer="pillow", dpi=GIF_DPI)
     plt.close(fig)
     if IN_NOTEBOOK:
         from IPython.display import Image, display
 
-        display(Image(filename=os.path.join(FIGURE_DIR, "07_production_rollout.gif")))
+        display(Image(filename=os.path.join(FIGURE_DIR, "06_production_rollout.gif")))
 
 # %% [markdown]
 # ## 16. Is the reward wrong?
@@ -1629,7 +1629,7 @@ if MAIN:
     print(f"\nin production the trained agent harvests {harvested / harvestable:.1%} of the {harvestable:,} humans it "
           f"could reach, and still leaves by the exit in {production_results['exit_rate']:.1%} of the mazes")
     save_figure(plot_results(results_rows, "The control leaves production mazes as it leaves training mazes; "
-                                           "the trained agent leaves too, after the humans"), "07b_results")
+                                           "the trained agent leaves too, after the humans"), "07_results")
 
 
 # %% [markdown]

@@ -843,8 +843,9 @@ def ascent_without_the_penalty(q_net, mazes, positions, actions, logits, penalty
 
 
 def ascent_with_its_own_settings(q_net, mazes, positions, actions, logits, penalty, config):
-    return optimise_walls_reference_loop(q_net, mazes, positions, actions, logits, penalty, config, steps=100,
-                                         lr=0.1)
+    defaults = S.DreamConfig()  # the numbers as typed from the dataclass, not the config handed in
+    return optimise_walls_reference_loop(q_net, mazes, positions, actions, logits, penalty, config,
+                                         steps=defaults.steps, lr=defaults.learning_rate)
 
 
 def ascent_with_sgd(q_net, mazes, positions, actions, logits, penalty, config):

@@ -168,7 +168,7 @@ def minimal_edits(trained_agent):
 def test_minimal_edits_are_valid_wall_moves_that_trigger(trained_agent, minimal_edits):
     mazes, positions, actions, edits = minimal_edits
     found = [b for b, edited in enumerate(edits) if edited is not None]
-    assert len(found) >= len(edits) // 2
+    assert len(found) >= 2 * len(edits) // 5  # 113 of 200 in the walk-through
     fixed = S.fixed_cells(mazes, positions)
     for b in found:
         edited = edits[b]

@@ -105,7 +105,7 @@ def main():
         notebook = execute(notebook_from_script(os.path.join(REPO, "solutions.py")), WORKSHOP_SMALL=None,
                            SKIP_TRAINING=None, TRAIN_FIX=None, FIGURE_DIR=figure_dir)
         os.makedirs(os.path.join(REPO, "docs"), exist_ok=True)
-        shutil.copy(os.path.join(figure_dir, "07_production_rollout.gif"), README_PICTURE)
+        shutil.copy(os.path.join(figure_dir, "06_production_rollout.gif"), README_PICTURE)
         print(f"wrote {os.path.relpath(README_PICTURE)}")
     write(tidy_outputs(notebook), os.path.join(REPO, "solutions.ipynb"))
 
