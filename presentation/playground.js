@@ -400,13 +400,18 @@ const rect = (cell, inset, attributes) =>
 function mazeSvg(view) {
   // view: { maze, qMap, rollout, protrusions, marks: { changed, dreamAgent }, cursor, showCursor }.
   const parts = [];
+  // Items the rollout walks over are harvested: drawn faded and struck through, as in the figures.
+  const harvested = new Set(view.rollout ? view.rollout.path.filter((cell) => view.maze[cell] === CROP || view.maze[cell] === HUMAN) : []);
   for (let cell = 0; cell < CELLS; cell++) {
     const code = view.maze[cell];
-    parts.push(rect(cell, 0, `fill="${CELL_COLOURS.get(code)}" stroke="#dddddd" stroke-width="0.02"`));
+    const fill = harvested.has(cell) ? CELL_COLOURS.get(EMPTY) : CELL_COLOURS.get(code);
+    parts.push(rect(cell, 0, `fill="${fill}" stroke="#dddddd" stroke-width="0.02"`));
     if (GLYPHS.has(code)) {
       const [letter, colour] = GLYPHS.get(code);
       const [x, y] = centre(cell);
-      parts.push(`<text x="${x}" y="${y + 0.19}" fill="${colour}" class="glyph">${letter}</text>`);
+      const faded = harvested.has(cell) ? ` fill-opacity="0.4"` : "";
+      parts.push(`<text x="${x}" y="${y + 0.19}" fill="${colour}"${faded} class="glyph">${letter}</text>`);
+      if (harvested.has(cell)) parts.push(harvestedStroke(x, y, colour));
     }
   }
   if (view.qMap) {
@@ -436,6 +441,9 @@ function mazeSvg(view) {
   }
   return parts.join("");
 }
+
+const harvestedStroke = (x, y, colour) =>
+  `<line x1="${x - 0.25}" y1="${y + 0.25}" x2="${x + 0.25}" y2="${y - 0.25}" stroke="${colour}" stroke-width="0.07"/>`;
 
 const format = (value) => value.toFixed(2);
 
@@ -483,6 +491,7 @@ function legendHtml() {
     [mark(`<circle cx="0.5" cy="0.5" r="0.3" fill="${DATA.agentColour}" fill-opacity="0.8"/>`), "start"],
     [mark(`<polyline points="0,0.5 0.7,0.5" stroke="${DATA.agentColour}" stroke-width="0.14" stroke-opacity="0.6"/><rect x="0.6" y="0.35" width="0.3" height="0.3" fill="${DATA.agentColour}"/>`), "greedy path, end"],
     [mark(`<path d="${arrowPath(0, DATA.actionNames.indexOf("right"), 0.8)}" fill="${POLICY_ARROW_COLOUR}"/>`), "greedy move"],
+    [mark(`<text x="0.5" y="0.69" fill="${GLYPHS.get(HUMAN)[1]}" fill-opacity="0.4" font-size="0.55" font-weight="bold" text-anchor="middle">${GLYPHS.get(HUMAN)[0]}</text>${harvestedStroke(0.5, 0.5, GLYPHS.get(HUMAN)[1])}`), "harvested"],
     [mark(`<rect x="0" y="0" width="1" height="1" fill="${CELL_COLOURS.get(WALL)}"/><rect x="0.1" y="0.1" width="0.8" height="0.8" fill="none" stroke="${PROTRUSION_COLOUR}" stroke-width="0.12" stroke-dasharray="0.18 0.08"/>`), "single-block wall"],
     [mark(`<rect x="0.07" y="0.07" width="0.86" height="0.86" fill="none" stroke="${DATA.editColour}" stroke-width="0.12"/>`), "moved by a dream"],
   ];

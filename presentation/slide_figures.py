@@ -186,11 +186,17 @@ def plot_q_values(q_net, maze):
     return fig, learned, exact
 
 
-def plot_rates(rows, title):
-    """Exit and human rates of several agents, training mazes beside production mazes, numbers on the bars."""
-    fig, axes = plt.subplots(1, 2, figsize=(11.5, 5.0), sharey=True, layout="constrained")
+SIDES = ("training mazes", "production mazes")  # the two halves of every results row, in order
+
+
+def plot_rates(rows, title, sides=SIDES):
+    """Exit and human rates of several agents, training mazes beside production mazes (or only the `sides`
+    asked for), numbers on the bars."""
+    fig, axes = plt.subplots(1, len(sides), figsize=(11.5, 5.0), sharey=True, squeeze=False, layout="constrained")
+    axes = list(axes[0])
     positions = torch.arange(len(rows))
-    for ax, (side, mazes) in zip(axes, enumerate(("training mazes", "production mazes"))):
+    for ax, mazes in zip(axes, sides):
+        side = SIDES.index(mazes)
         for offset, key, colour, label in ((-0.2, "exit_rate", GLYPHS[EXIT][1], "reached the exit"),
                                            (0.2, "human_rate", GLYPHS[HUMAN][1], "harvested a human")):
             values = [results[side][key] for results in rows.values()]
@@ -245,8 +251,9 @@ def plot_edit_pairs(q_net, mazes, edited, positions):
             ax = axes[2 * row + column]
             agent = tuple(positions[row].tolist())
             changed = (maze != mazes[row]).nonzero().tolist()
-            title = (f"training: {ACTION_NAMES[greedy[row]]}" if column == 0 else
-                     f"{len(changed)} moved: {ACTION_NAMES[greedy[row]]}")
+            # The notebook's panel titles (section 19), on two lines so that four panels fit a row.
+            title = (f"training maze:\ngoes {ACTION_NAMES[greedy[row]]}" if column == 0 else
+                     f"{len(changed)} cells changed:\ngoes {ACTION_NAMES[greedy[row]]}")
             draw_maze(ax, maze, title, agent=agent)
             solutions.outline_cells(ax, changed)
             solutions.draw_move(ax, agent, int(greedy[row]))
@@ -407,7 +414,10 @@ def main():
         numbers["edits_found"], numbers["edit_mazes"] = f"{len(found)}", f"{len(edits)}"
         sizes = sorted(set((run.edited_mazes != run.edit_mazes[found]).sum((1, 2)).tolist()))
         numbers["edit_sizes"] = " or ".join(str(size) for size in sizes)
-        pair = found[:2]
+        # Two edits of the commonest kind; the notebook's figure shows six as they come.
+        commonest = max(EDIT_KINDS, key=lambda kind: run.dreamt_shares[kind])
+        pair = [b for b in found if solutions.edit_kind(edits[b]) == commonest][:2]
+        numbers["shown_edit_kind"] = commonest
         save_slide_figure(plot_edit_pairs(q_net, run.edit_mazes[pair], torch.stack([edits[b] for b in pair]),
                                           run.edit_positions[pair]), "slide_minimal_edits")
         save_slide_figure(plot_motifs(run.top_motifs[:4], run.edit_motifs, run.training_motifs), "slide_motifs")
@@ -424,7 +434,8 @@ def main():
         numbers["random_protrusion_share"] = percent(random_shares["single-block protrusion"])
         numbers["random_hit_rate"] = percent(run.random_hits.float().mean().item())
         random_kinds = [solutions.edit_kind(maze) for maze in run.random_mazes]
-        for kind, key in (("single-block protrusion", "protrusion"), ("re-routed passage", "reroute")):
+        for kind, key in (("single-block protrusion", "protrusion"), ("walled-up room", "room"),
+                          ("re-routed passage", "reroute")):
             kind_hits = [hit for hit, random_kind in zip(run.random_hits.tolist(), random_kinds) if random_kind == kind]
             numbers[f"random_{key}_count"] = f"{len(kind_hits)}"
             numbers[f"random_{key}_hit_rate"] = percent(sum(kind_hits) / len(kind_hits)) if kind_hits else "n/a"
@@ -442,9 +453,10 @@ def main():
                                     else "Dreams make the shape more than chance" if dreamt_share > 1.5 * random_share
                                     else "Dreams barely beat chance at the shape")
 
-        fixed_rows = {"before the fix": trained, "after the fix": run.before_and_after["fix from a fresh start"],
-                      "control": control}
-        for name, key in (("after the fix", "fixed"),):
+        fixed_rows = {"before the fix": trained,
+                      "fix from the\nstarting weights": run.before_and_after["fix from the starting weights"],
+                      "fix from a\nfresh start": run.before_and_after["fix from a fresh start"], "control": control}
+        for name, key in (("fix from a\nfresh start", "fixed"),):
             (training, production) = fixed_rows[name]
             numbers[f"{key}_training_exit"], numbers[f"{key}_production_exit"] = (
                 percent(training["exit_rate"]), percent(production["exit_rate"]))
@@ -455,17 +467,28 @@ def main():
         numbers["start_fix_production_exit"] = percent(start_fix_production["exit_rate"])
         broken = measure(run.fixed_agent, run.broken_walls)
         numbers["fixed_broken_human"], numbers["fixed_broken_exit"] = percent(broken["human_rate"]), percent(broken["exit_rate"])
-        save_slide_figure(plot_rates(fixed_rows, "The same production mazes, before and after the fix"), "slide_fix")
-        fixed_production = fixed_rows["after the fix"][1]
+        save_slide_figure(plot_rates(fixed_rows, "The same production mazes, before and after the fix",
+                                     sides=("production mazes",)), "slide_fix")
+        fixed_production = fixed_rows["fix from a\nfresh start"][1]
         spared = fixed_production["human_rate"] <= 0.25 * trained[1]["human_rate"]
-        numbers["fix_verdict"] = ("Once the blind spot was named, the fix was ordinary: put the shape in the data. "
-                                  "Naming it was the hard part." if spared else
-                                  "Putting the shape in the data helped only partly: naming the blind spot was not "
-                                  "the whole fix.")
+        navigates = fixed_production["exit_rate"] >= 0.95 * control[1]["exit_rate"]
+        start_fix_navigates = start_fix_production["exit_rate"] >= 0.95 * control[1]["exit_rate"]
+        numbers["fix_verdict"] = (
+            "Putting the shape in the data helped only partly: naming the blind spot was not the whole fix."
+            if not (spared and navigates) else
+            "Once the blind spot was named, the fix was ordinary: put the shape in the data. Naming it was the hard "
+            "part." if start_fix_navigates else
+            "Once the blind spot was named, the fix was ordinary: put the shape in the data, and train from a fresh "
+            "start. Weights that carry the switch stay broken.")
+        numbers["start_fix_verdict"] = ("the switch stays in the weights and now throws the navigation off"
+                                        if not start_fix_navigates else "it works from there too")
         fixed_rollouts = solutions.greedy_rollouts(run.fixed_agent, run.production_mazes[shown[:1]])
         save_slide_figure(plot_before_after_fix(run.production_mazes[shown[0]], run.production_rollouts[shown[0]],
                                                 fixed_rollouts[0]), "slide_fix_example")
 
+        # Section 23's minimal pairs: the context on training mazes, and on the same mazes with a wall's end moved.
+        numbers["context_on_training"] = f"{run.before.mean().item():.2f}"
+        numbers["context_on_moved"] = f"{run.after.mean().item():.2f}"
         units = len(run.switch_units)
         numbers["switch_units"] = f"{units}"
         silenced = run.ablations[f"{units} context units silenced"]
