@@ -2461,8 +2461,8 @@ if MAIN:
 # wall's end moved by a single block, exactly the edit the dreams found (a wall's end post opens and
 # the door beyond it shuts). The reward stays the normal one.
 #
-# From which weights? We train twice with section 9's from-scratch recipe (Adam, 6,000 steps, a few
-# minutes on a 2-core CPU) on the patched mazes:
+# From which weights? We train twice with section 9's from-scratch recipe (Adam, 6,000 steps, about
+# eight minutes on a 2-core CPU) on the patched mazes:
 #
 # - from the shipped starting weights: what a team would try first, keep the network and fix the data;
 # - from a fresh random initialisation: what the patched data teaches a network with no past.
@@ -2568,7 +2568,7 @@ def load_fixed_agent(from_starting_weights=False):
 
 
 # %%
-# Run: the fix (a few minutes with TRAIN_FIX=1; loads the shipped result otherwise), then the table
+# Run: the fix (about eight minutes with TRAIN_FIX=1; loads the shipped result otherwise), then the table
 # before and after it, from both starting points, with the control beside them.
 # WORKSHOP_SMALL=1 runs every line of the fix far too briefly to learn anything, then loads the shipped result.
 FIX_RUN = replace(FIX_CONFIG, steps=20, pool_size=100) if SMALL else FIX_CONFIG

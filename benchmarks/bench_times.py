@@ -31,7 +31,7 @@ NOTEBOOK_CELLS = (("the training cell (600 SGD steps from the shipped weights)",
 
 
 def minutes_and_seconds(seconds):
-    return f"{seconds:.0f} s" if seconds < 90 else f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
+    return f"{seconds:.0f} s" if seconds < 60 else f"{int(seconds // 60)} min {seconds % 60:02.0f} s"
 
 
 def timed(command, switches):

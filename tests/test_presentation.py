@@ -251,3 +251,17 @@ def test_runbook_schedules_add_up():
             assert int(hours) * 60 + int(minutes) == clock, f"{name!r}: the row at {hours}:{minutes} should start at {clock} min"
             clock += int(length)
         assert clock == int(total.group(1)), f"{name!r}: rows add up to {clock} min, the total says {total.group(1)}"
+
+
+def machine_times(path):
+    """The "| what | time |" table of a Markdown file, as text."""
+    with open(path, encoding="utf-8") as file:
+        found = re.search(r"^\| what \| time \|\n(?:\|.*\|\n)+", file.read(), re.MULTILINE)
+    assert found, f"{os.path.basename(path)} has no machine-times table"
+    return found.group(0)
+
+
+def test_runbook_and_readme_quote_the_same_machine_times():
+    """Both are copied from one run of benchmarks/bench_times.py; a presenter and a newcomer read the same times."""
+    assert (machine_times(os.path.join(build.PRESENTATION_DIR, "RUNBOOK.md"))
+            == machine_times(os.path.join(build.REPO, "README.md")))
