@@ -2552,18 +2552,24 @@ def minimal_pairs(count, seed, width=MAZE_WIDTH):
     return torch.stack(originals), torch.stack(moved)
 
 
-def measure_with_silenced_units(q_net, mazes, module, units):
-    """measure(), with the given output units (channels) of `module`, a part of q_net, forced to zero."""
-    def silence(module, inputs, output):
-        output = output.clone()
-        output[:, units] = 0.0
-        return output
-
-    hook = module.register_forward_hook(silence)
+def measure_with_changed_output(q_net, mazes, module, change):
+    """measure(), with `module` (a part of q_net) handing on change(its output) instead of its output.
+    The weights stay as they are."""
+    hook = module.register_forward_hook(lambda module, inputs, output: change(output))
     try:
         return measure(q_net, mazes)
     finally:
         hook.remove()
+
+
+def measure_with_silenced_units(q_net, mazes, module, units):
+    """measure(), with the given output units (channels) of `module`, a part of q_net, forced to zero."""
+    def silence(output):
+        output = output.clone()
+        output[:, units] = 0.0
+        return output
+
+    return measure_with_changed_output(q_net, mazes, module, silence)
 
 
 # %%
@@ -2599,3 +2605,177 @@ if MAIN:
           f"{silenced['human_rate']:.1%} of production mazes and leaves by the exit in {silenced['exit_rate']:.1%}: "
           f"{reading}")
     save_figure(plot_results(ablations, "Silencing the context units that switch on a moved wall end"), "13_trigger_units")
+
+
+# %% [markdown]
+# ## 24. Bonus: every wall move, not a sample
+#
+# Sections 19 and 21 sampled: one dream per maze, and random moves to compare with. Mazes this small
+# allow an exact audit instead. Take fresh training mazes and make *every* move of one wall cell to one
+# open cell that leaves a maze of the kind the agent meets (connected, no loop, no open 2x2 block, every
+# item at a dead end) with a human the agent can reach. Sort each move by kind, and run the trained
+# agent, the control and the fix in every one. Where the moved block sits is drawn as a heat map.
+#
+# 500 mazes give tens of thousands of moves, a few minutes of rollouts, so `benchmarks/bench_audit.py`
+# runs the audit and writes `results/wall_move_audit.json`, which this section loads. What it shows: for
+# this family of edits, every member, not a sample. What it does not: edits of more than one wall, and
+# kinds no single move can make.
+
+# %%
+# Read this: every single wall move of a maze, and the audit over many mazes.
+AUDIT_PATH = os.path.join(REPO_DIR, "results", "wall_move_audit.json")
+AUDIT_CHUNK = 2_000  # mazes per batch of rollouts: the network's activations for 2,000 mazes fit in memory
+
+
+def every_single_wall_move(maze):
+    """Every maze one wall move away: one wall cell opened and one empty cell shut (never the start or the
+    exit), leaving a loop-free valid maze (is_valid_maze) in which the agent can reach a human.
+    Yields (opened cell, shut cell, edited maze tensor)."""
+    grid = maze.tolist()
+    width = len(grid)
+    walls = [(r, c) for r in range(width) for c in range(width) if grid[r][c] == WALL]
+    empty = [(r, c) for r in range(width) for c in range(width)
+             if grid[r][c] == EMPTY and (r, c) not in (START, (width - 1, width - 1))]
+    for opened, shut in itertools.product(walls, empty):
+        edited = torch.tensor(flip_cells(grid, [opened, shut]), dtype=maze.dtype)
+        if is_valid_maze(edited.tolist()) and not has_loop(edited) and reachable_humans(edited) > 0:
+            yield opened, shut, edited
+
+
+def audit_wall_moves(agents, mazes):
+    """Every single wall move of every maze, run by every agent ({name: q_net}). Returns a summary for
+    JSON: per kind, how many moves and in how many each agent harvests a human or reaches the exit; and,
+    per cell, how many protrusion moves shut that cell and in how many the first agent hunts."""
+    moves = [move for maze in mazes for move in every_single_wall_move(maze)]
+    edited = torch.stack([maze for _, _, maze in moves])
+    kinds = [edit_kind(maze) for maze in edited]
+    outcomes_by_agent = {name: [rollout for start in range(0, len(edited), AUDIT_CHUNK)
+                                for rollout in greedy_rollouts(agent, edited[start:start + AUDIT_CHUNK])]
+                         for name, agent in agents.items()}
+    summary = {"mazes": len(mazes), "moves": len(moves), "agents": list(agents), "kinds": {}}
+    for kind in EDIT_KINDS:
+        chosen = [index for index, moved in enumerate(kinds) if moved == kind]
+        summary["kinds"][kind] = {"moves": len(chosen), **{
+            name: {"human": sum(rollouts[i].humans > 0 for i in chosen), "exit": sum(rollouts[i].reached_exit for i in chosen)}
+            for name, rollouts in outcomes_by_agent.items()}}
+    width = mazes.shape[-1]
+    counts, hunts = [[0] * width for _ in range(width)], [[0] * width for _ in range(width)]
+    first = outcomes_by_agent[next(iter(agents))]
+    for (_, (row, col), _), kind, rollout in zip(moves, kinds, first):
+        if kind == "single-block protrusion":
+            counts[row][col] += 1
+            hunts[row][col] += rollout.humans > 0
+    summary["protrusion_moves_by_shut_cell"], summary["hunts_by_shut_cell"] = counts, hunts
+    return summary
+
+
+def plot_audit(audit):
+    """Left: the share of moves of each kind in which each agent harvests a human. Right: where the new
+    block of a protrusion move sits, coloured by how often the first agent hunts there."""
+    fig, (bars_ax, heat_ax) = plt.subplots(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [1.6, 1]})
+    kinds = [kind for kind in EDIT_KINDS if audit["kinds"][kind]["moves"]]
+    positions = torch.arange(len(kinds)).float()
+    colours = (GLYPHS[HUMAN][1], "#9e9e9e", GLYPHS[EXIT][1])
+    for offset, name, colour in zip((-0.27, 0.0, 0.27), audit["agents"], colours):
+        shares = [audit["kinds"][kind][name]["human"] / audit["kinds"][kind]["moves"] for kind in kinds]
+        bars = bars_ax.bar(positions + offset, shares, width=0.27, color=colour, label=name)
+        bars_ax.bar_label(bars, labels=[f"{share:.0%}" for share in shares], fontsize=9)
+    bars_ax.set_xticks(positions, [f"{kind}\n({audit['kinds'][kind]['moves']:,} moves)" for kind in kinds], fontsize=9)
+    bars_ax.set_ylim(0, 1.2)
+    bars_ax.set_yticks([])
+    bars_ax.legend(loc="upper right", fontsize=9, title="harvests a human", title_fontsize=9)
+    bars_ax.set_title(f"Every valid single wall move of {audit['mazes']:,} training mazes")
+    counts = torch.tensor(audit["protrusion_moves_by_shut_cell"], dtype=torch.float)
+    rate = torch.tensor(audit["hunts_by_shut_cell"], dtype=torch.float) / counts.clamp(min=1)
+    heat_ax.imshow(torch.where(counts > 0, rate, torch.nan), cmap="Reds", vmin=0, vmax=1)
+    for (row, col), count in zip(itertools.product(range(len(counts)), repeat=2), counts.flatten().tolist()):
+        if count:
+            heat_ax.text(col, row, f"{rate[row, col]:.0%}\n{int(count)}", ha="center", va="center", fontsize=7,
+                         color="white" if rate[row, col] > 0.6 else "black")
+    heat_ax.set_xticks([])
+    heat_ax.set_yticks([])
+    heat_ax.set_title(f"{audit['agents'][0]}: hunts, by where the new block sits\n(share, and protrusion moves there)",
+                      fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+# %%
+# Run: load the audit and read it.
+if MAIN:
+    import json
+
+    if not os.path.exists(AUDIT_PATH):
+        print(f"no {AUDIT_PATH}: run python benchmarks/bench_audit.py (a few minutes) to make it")
+    else:
+        with open(AUDIT_PATH, encoding="utf-8") as file:
+            audit = json.load(file)
+        print(f"{audit['moves']:,} valid single wall moves of {audit['mazes']:,} fresh training mazes "
+              f"(seed {audit['seed']}, code {audit['code_version']})")
+        print(f"{'kind of move':<26}{'moves':>8}" + "".join(f"{name + ': human':>23}{'exit':>8}" for name in audit["agents"]))
+        for kind, row in audit["kinds"].items():
+            if row["moves"]:
+                print(f"{kind:<26}{row['moves']:>8,}" + "".join(
+                    f"{row[name]['human'] / row['moves']:>23.1%}{row[name]['exit'] / row['moves']:>8.1%}"
+                    for name in audit["agents"]))
+        counts, hunts = (torch.tensor(audit[key]) for key in ("protrusion_moves_by_shut_cell", "hunts_by_shut_cell"))
+        rooms = torch.zeros_like(counts, dtype=torch.bool)
+        rooms[::2, ::2] = True  # even row, even column: cells the generator always carves
+        print(f"\n{audit['agents'][0]}, protrusion moves by where the new block sits: on a door cell, it hunts in "
+              f"{hunts[~rooms].sum() / counts[~rooms].sum():.1%} of {counts[~rooms].sum():,}; on a room cell (which also "
+              f"walls that room up), in {hunts[rooms].sum() / counts[rooms].sum():.1%} of {counts[rooms].sum():,}")
+        save_figure(plot_audit(audit), "14_audit")
+
+
+# %% [markdown]
+# ## 25. Bonus: steering without retraining
+#
+# Silencing (section 23) showed the context units are *needed* for the hunting. Are they *enough*?
+# Following Turner et al.'s activation addition on a maze-solving policy: the mean change of the context
+# from a training maze to its twin with one wall's end moved (section 23's minimal pairs) is a
+# "protrusion vector". Subtract it, scaled, from the context in production mazes; add it to the context
+# in training mazes. The weights never change. What this shows: how much of the goal the context alone
+# carries. What it does not: whether a steering vector found without knowing the blind spot would work.
+# Read the middle scales with care: the context only ever read about 0 or 1 in training, so a context of
+# one half is a state the network never met.
+
+# %%
+# Run: steer with the protrusion vector, at several scales.
+STEERING_SCALES = (0.0, 0.25, 0.5, 0.75, 1.0)
+STEERING_MAZES = 100 if SMALL else 500
+
+if MAIN:
+    protrusion_vector = (context_of(q_net, moved) - context_of(q_net, originals)).mean(0).to(DEVICE)
+    print(f"protrusion vector (mean context change, {len(moved)} minimal pairs): "
+          f"{[round(value, 2) for value in protrusion_vector.tolist()]}")
+    steered = {}
+    for name, mazes, sign in (("production mazes, vector subtracted", production_mazes[:STEERING_MAZES], -1),
+                              ("training mazes, vector added", evaluation_mazes[:STEERING_MAZES], +1)):
+        steered[name] = [measure_with_changed_output(q_net, mazes, q_net.to_context,
+                                                     lambda output, scale=scale: output + sign * scale * protrusion_vector)
+                         for scale in STEERING_SCALES]
+    print(f"\n{'scale':<8}" + "".join(f"{name:>40}" for name in steered))
+    print(f"{'':<8}" + f"{'any human':>26}{'exit':>7}{'stuck':>7}" * len(steered))
+    for index, scale in enumerate(STEERING_SCALES):
+        print(f"{scale:<8}" + "".join(f"{results[index]['human_rate']:>26.1%}{results[index]['exit_rate']:>7.1%}"
+                                      f"{results[index]['stuck_rate']:>7.1%}" for results in steered.values()))
+    with_human = sum(reachable_humans(maze) > 0 for maze in evaluation_mazes[:STEERING_MAZES])
+    added = steered["training mazes, vector added"][-1]["human_rate"]
+    print(f"\nthe full vector added to training mazes makes the agent hunt in {added:.1%} of them; a human is "
+          f"reachable in {with_human / STEERING_MAZES:.1%}, so the context alone turns the goal in "
+          f"{added * STEERING_MAZES / max(with_human, 1):.0%} of the mazes where it could. "
+          + ("The rest of the switch sits elsewhere: the network also sees the protrusion through its convolutions."
+             if added * STEERING_MAZES < 0.9 * with_human else "The context alone carries the switch."))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    for ax, (name, results) in zip(axes, steered.items()):
+        for key, colour, label in (("human_rate", GLYPHS[HUMAN][1], "harvested a human"),
+                                   ("exit_rate", GLYPHS[EXIT][1], "reached the exit"),
+                                   ("stuck_rate", "#9e9e9e", "stuck in a loop")):
+            ax.plot(STEERING_SCALES, [result[key] for result in results], marker="o", color=colour, label=label)
+        ax.set_title(name)
+        ax.set_xlabel("scale of the protrusion vector")
+        ax.set_ylim(-0.05, 1.05)
+    axes[0].legend(fontsize=9)
+    fig.suptitle("Steering the context: subtract the protrusion vector in production, add it in training")
+    fig.tight_layout()
+    save_figure(fig, "15_steering")

@@ -1,0 +1,90 @@
+"""The bonus sections beyond the original: the exact audit of single wall moves (section 24) and steering
+with the protrusion vector (section 25), each on a small seeded case with the shipped agents, and the
+shipped audit file checked for consistency."""
+import json
+
+import pytest
+import torch
+
+import solutions as S
+from solutions import EMPTY, WALL
+
+
+@pytest.fixture(scope="module")
+def agents():
+    return {"trained agent": S.load_trained_agent(), "control": S.load_control_agent()}
+
+
+def wall_tip_moves(maze):
+    """move_wall_tip's edits, every one of them, as mazes."""
+    grid = maze.tolist()
+    for (tip_row, tip_col), (wall_row, wall_col) in S.wall_tips(grid):
+        edited = [row[:] for row in grid]
+        edited[tip_row][tip_col] = EMPTY
+        edited[2 * tip_row - wall_row][2 * tip_col - wall_col] = WALL
+        yield torch.tensor(edited, dtype=maze.dtype)
+
+
+def test_every_single_wall_move_is_one_valid_move_and_none_is_left_out():
+    found = 0
+    for maze in S.make_training_mazes(5, seed=31):
+        moves = list(S.every_single_wall_move(maze))
+        found += len(moves)
+        seen = set()
+        for opened, shut, edited in moves:
+            assert maze[opened] == WALL and edited[opened] == EMPTY
+            assert maze[shut] == EMPTY and edited[shut] == WALL
+            assert (edited != maze).sum() == 2
+            assert S.is_valid_maze(edited.tolist()) and not S.has_loop(edited) and S.reachable_humans(edited) > 0
+            seen.add(tuple(edited.flatten().tolist()))
+        assert len(seen) == len(moves)
+        # The production edit is one of them whenever it leaves a valid maze with a reachable human.
+        for edited in wall_tip_moves(maze):
+            if S.is_valid_maze(edited.tolist()) and S.reachable_humans(edited) > 0:
+                assert tuple(edited.flatten().tolist()) in seen
+    assert found > 0
+
+
+def test_the_audit_counts_every_move_once_and_the_control_never_hunts(agents):
+    mazes = S.make_training_mazes(10, seed=32)
+    audit = S.audit_wall_moves(agents, mazes)
+    assert audit["moves"] == sum(len(list(S.every_single_wall_move(maze))) for maze in mazes)
+    assert sum(row["moves"] for row in audit["kinds"].values()) == audit["moves"]
+    assert sum(map(sum, audit["protrusion_moves_by_shut_cell"])) == audit["kinds"]["single-block protrusion"]["moves"]
+    assert all(row["control"]["human"] == 0 for row in audit["kinds"].values())
+    rate = {kind: row["trained agent"]["human"] / max(row["moves"], 1) for kind, row in audit["kinds"].items()}
+    assert rate["single-block protrusion"] > rate["re-routed passage"] + 0.4
+
+
+def test_the_shipped_audit_is_whole_and_says_how_it_was_made():
+    with open(S.AUDIT_PATH, encoding="utf-8") as file:
+        audit = json.load(file)
+    assert audit["mazes"] >= 500 and audit["seed"] and audit["code_version"]
+    assert sum(row["moves"] for row in audit["kinds"].values()) == audit["moves"]
+    counts, hunts = (torch.tensor(audit[key]) for key in ("protrusion_moves_by_shut_cell", "hunts_by_shut_cell"))
+    assert counts.sum() == audit["kinds"]["single-block protrusion"]["moves"] and (hunts <= counts).all()
+    assert hunts.sum() == audit["kinds"]["single-block protrusion"][audit["agents"][0]]["human"]
+    for row in audit["kinds"].values():
+        for name in audit["agents"]:
+            assert 0 <= row[name]["human"] <= row["moves"] and 0 <= row[name]["exit"] <= row["moves"]
+
+
+def test_a_change_that_does_nothing_measures_what_measure_measures(agents):
+    trained = agents["trained agent"]
+    mazes = S.make_training_mazes(20, seed=33)
+    assert S.measure_with_changed_output(trained, mazes, trained.to_context, lambda output: output) == S.measure(trained, mazes)
+
+
+def test_the_protrusion_vector_steers_the_goal_both_ways(agents):
+    from spoilers import make_production_mazes
+
+    trained = agents["trained agent"]
+    originals, moved = S.minimal_pairs(50, seed=34)
+    vector = (S.context_of(trained, moved) - S.context_of(trained, originals)).mean(0).to(S.DEVICE)
+    production = make_production_mazes(100, seed=35)
+    training = S.make_training_mazes(100, seed=36)
+    subtracted = S.measure_with_changed_output(trained, production, trained.to_context, lambda output: output - vector)
+    added = S.measure_with_changed_output(trained, training, trained.to_context, lambda output: output + vector)
+    assert subtracted["human_rate"] <= 0.05  # the shipped agent: 0.1% of 500
+    assert added["human_rate"] >= 0.2  # the shipped agent: 46% of 500 training mazes
+    assert S.measure(trained, training)["human_rate"] == 0.0
