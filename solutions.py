@@ -2864,7 +2864,10 @@ if MAIN:
         ax.set_title(name)
         ax.set_xlabel("scale of the protrusion vector")
         ax.set_ylim(-0.05, 1.05)
+    axes[1].axhline(with_human / STEERING_MAZES, color=GLYPHS[HUMAN][1], linestyle="--", linewidth=1,
+                    label="a human is reachable")
     axes[0].legend(fontsize=9)
+    axes[1].legend(fontsize=9)
     fig.suptitle("Steering the context: subtract the protrusion vector in production, add it in training")
     fig.tight_layout()
     save_figure(fig, "15_steering")
