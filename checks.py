@@ -234,12 +234,20 @@ def call(function, inputs, on, may_change=(), change_hints=None, error_hints=Non
     before = {name: fresh_copy(value) for name, value in inputs.items() if name not in may_change}
     shared_tensors = global_tensors(function)
     shared_before = {name: tensor.detach().clone() for name, tensor in shared_tensors.items()}
+    torch_state = torch_switches()
     runs = []
     for seed in (1, 0):  # the second run is the one the check reads, and the only one given its objects
         given = {name: value if seed == 0 and (name in may_change or needs_grad(value)) else fresh_copy(value)
                  for name, value in inputs.items()}
         seed_everything(seed)
-        runs.append((function(*given.values()), given))
+        try:
+            runs.append((function(*given.values()), given))
+        finally:
+            switched = [name for name, value in torch_switches().items() if value != torch_state[name]]
+            restore_torch_switches(torch_state)  # every later cell runs with torch as it was
+        if switched:
+            raise Diagnosis(f"changed torch's global setting {switched[0]} for every later cell", on=on,
+                            hint=TORCH_SWITCH_HINTS[switched[0]])
         for name, saved in shared_before.items():  # after each run: two runs could undo each other's change
             if not same(saved, shared_tensors[name]):
                 shared_tensors[name].data = saved  # put it back: every later cell reads it
@@ -274,6 +282,25 @@ def call(function, inputs, on, may_change=(), change_hints=None, error_hints=Non
                                                                     "torch.rand, random.random, sampling or shuffling "
                                                                     "here")
     return result
+
+
+TORCH_SWITCH_HINTS = {
+    "torch.is_grad_enabled()": "torch.set_grad_enabled(False) switches gradients off for the whole session, so "
+                               "training and every later check lose their gradients: use `with torch.no_grad():` "
+                               "around the lines that need no gradient",
+    "torch.get_default_dtype()": "torch.set_default_dtype changes every tensor made afterwards: give the dtype where "
+                                 "you make the tensor instead (dtype=...)",
+}
+
+
+def torch_switches():
+    """torch's global settings that a learner's line can flip for the rest of the session."""
+    return {"torch.is_grad_enabled()": torch.is_grad_enabled(), "torch.get_default_dtype()": torch.get_default_dtype()}
+
+
+def restore_torch_switches(switches):
+    torch.set_grad_enabled(switches["torch.is_grad_enabled()"])
+    torch.set_default_dtype(switches["torch.get_default_dtype()"])
 
 
 def global_tensors(function):
@@ -687,6 +714,10 @@ def check_dead_ends(dead_ends):
         extra = [cell for cell in got if cell not in expected]
         missed = [cell for cell in expected if cell not in got]
         width = len(grid)
+        if missed and not extra and set(missed) <= {(0, 0), (width - 1, width - 1)}:
+            raise Diagnosis(f"left out {missed}, the start or the exit corner", on=on, expected=expected, got=got,
+                            hint="every open cell counts, the start and the exit included: which dead ends get an "
+                                 "item is place_items' business, not dead_ends'")
         if missed and not extra and all(min(cell) == 0 or max(cell) == width - 1 for cell in missed):
             raise Diagnosis(f"missed the dead ends on the border: {missed}", on=on, expected=expected, got=got,
                             hint="cells on the border can be dead ends too: loop over every row and column, 0 to "
@@ -1537,7 +1568,8 @@ def check_shortest_path_to_exit(shortest_path_to_exit):
                                      "(row, col) keys of came_from")
         if not got:
             raise Diagnosis("returned an empty path", on=on, expected=expected, got=got,
-                            hint="the walk starts at START and ends at the exit, both included")
+                            hint="the walk starts at START and ends at the exit, both included; the exit is not "
+                                 "EMPTY, so a search that only steps onto EMPTY cells never reaches it")
         raise_on_invalid_path(got, expected, maze, on)
 
 
@@ -1928,12 +1960,16 @@ def check_move_wall_tip(move_wall_tip):
                                 got=maze_text(learner_grid), hint=pick_hint + "; take the tip and its wall neighbour "
                                                                               "from that one pair")
             tip, wall = random.Random(seed + 100).choice(reference.wall_tips(grid))
-            behind_the_wall = moved_tip(grid, tip, (2 * tip[0] - wall[0], 2 * tip[1] - wall[1]))
-            hint = ("the door to shut is on the far side of the tip, (2 * tip - wall), not behind the wall"
-                    if learner_grid == behind_the_wall else
-                    "open the tip (the post) and shut the cell beyond it, on the side away from its wall neighbour")
+            if changed == {tip}:  # shutting the wall neighbour, already a wall, changes nothing either
+                raise Diagnosis(f"opened the tip at {tip} and shut nothing", on=on, expected=maze_text(expected_grid),
+                                got=maze_text(learner_grid),
+                                hint="also shut the cell on the tip's far side, away from its wall neighbour: "
+                                     "(2 * tip_row - wall_row, 2 * tip_col - wall_col); the wall moves, it does not "
+                                     "shrink")
             raise Diagnosis("the wrong cells changed", on=on, expected=maze_text(expected_grid),
-                            got=maze_text(learner_grid), hint=hint)
+                            got=maze_text(learner_grid),
+                            hint="open the tip (the post) and shut the cell on its far side, away from its wall "
+                                 "neighbour: (2 * tip_row - wall_row, 2 * tip_col - wall_col)")
         if rng.getstate() != expected_rng.getstate():
             raise Diagnosis("drew random numbers differently from the reference", on=on,
                             hint="draw once: rng.choice(wall_tips(grid)), with the rng passed in; the maze generator "

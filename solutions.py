@@ -2068,7 +2068,7 @@ def has_open_square(grid):
 def is_valid_maze(grid):
     """What every maze we have seen, training or production, is: connected, no open 2x2 block, and every
     item at a dead end (so an item never blocks the way to anywhere)."""
-    ends = set(dead_ends(grid))
+    ends = {(int(row), int(col)) for row, col in dead_ends(grid)}  # whatever kind of pair your dead_ends returns
     items = [(r, c) for r, row in enumerate(grid) for c, code in enumerate(row) if code in (CROP, HUMAN)]
     return is_connected(grid) and not has_open_square(grid) and all(cell in ends for cell in items)
 

@@ -24,6 +24,12 @@ def dead_ends_with_walls(grid):
             if sum(grid[nr][nc] != WALL for nr, nc in S.neighbours(r, c, width)) == 1]
 
 
+def dead_ends_without_the_start(grid):
+    width = len(grid)
+    return [(r, c) for r in range(width) for c in range(width) if (r, c) != S.START and grid[r][c] != WALL
+            and sum(grid[nr][nc] != WALL for nr, nc in S.neighbours(r, c, width)) == 1]
+
+
 def dead_ends_items_closed(grid):
     width = len(grid)
     return [(r, c) for r in range(width) for c in range(width)
@@ -280,6 +286,11 @@ def q_values_from_the_first_position(q_maps, positions):
 
 def q_values_one_column_per_maze(q_maps, positions):
     return S.q_values_at(q_maps, positions).T
+
+
+def greedy_switching_gradients_off_for_good(q_net, mazes, positions):
+    torch.set_grad_enabled(False)
+    return S.q_values_at(q_net(S.encode_mazes(mazes)), positions).argmax(dim=1)
 
 
 def greedy_argmin(q_net, mazes, positions):
@@ -561,6 +572,15 @@ def tip_opens_the_wall_neighbour(grid, rng):
     (tip_row, tip_col), (wall_row, wall_col) = rng.choice(tips)
     grid[wall_row][wall_col] = EMPTY
     grid[2 * tip_row - wall_row][2 * tip_col - wall_col] = WALL
+    return True
+
+
+def tip_opened_and_nothing_shut(grid, rng):
+    tips = S.wall_tips(grid)
+    if not tips:
+        return False
+    (tip_row, tip_col), _ = rng.choice(tips)
+    grid[tip_row][tip_col] = EMPTY
     return True
 
 
@@ -1536,7 +1556,8 @@ CORRECT_VARIANTS = {
 
 # (mutant, a word its diagnosis must contain[, a word it must not contain: another mistake's hint])
 MUTANTS = {
-    "dead_ends": [(dead_ends_reversing_the_moves, "changed the global `ACTION_MOVES`"), (dead_ends_with_walls, "walls are never dead ends"), (dead_ends_items_closed, "items"),
+    "dead_ends": [(dead_ends_without_the_start, "the start or the exit corner"),
+                  (dead_ends_reversing_the_moves, "changed the global `ACTION_MOVES`"), (dead_ends_with_walls, "walls are never dead ends"), (dead_ends_items_closed, "items"),
                   (dead_ends_outside_open, "outside of the maze"), (dead_ends_diagonals, "diagonal"),
                   (dead_ends_column_major, "row-major"), (dead_ends_col_row, "(column, row)"),
                   (dead_ends_skipping_the_border, "skips the border", "outside"),
@@ -1587,7 +1608,8 @@ MUTANTS = {
                     (q_values_detached, "no gradient"), (q_values_with_the_actions_last, "axes 2 and 3"),
                     (q_values_from_the_first_position, "positions[:, 0]"),
                     (q_values_one_column_per_maze, "one row of four")],
-    "greedy_actions": [(greedy_remembered_by_shape, "earlier input", "epsilon"), (greedy_argmin, "worst action"), (greedy_over_the_batch, "dim=1"),
+    "greedy_actions": [(greedy_switching_gradients_off_for_good, "torch.is_grad_enabled()"),
+                       (greedy_remembered_by_shape, "earlier input", "epsilon"), (greedy_argmin, "worst action"), (greedy_over_the_batch, "dim=1"),
                        (greedy_values, "not its Q-value"), (greedy_as_floats, "as floats"),
                        (greedy_col_row, "(row, col)"), (greedy_epsilon, "epsilon-greedy"),
                        (greedy_epsilon_with_its_own_generator, "not the greedy action at"),
@@ -1660,7 +1682,8 @@ MUTANTS = {
                       (tip_without_return, "returned None"),
                       (tip_with_an_extra_draw, "drew random numbers differently"),
                       (tip_returning_text, "returned 'True'"),
-                      (tip_with_the_codes_swapped, "grid is unchanged")],
+                      (tip_with_the_codes_swapped, "grid is unchanged"),
+                      (tip_opened_and_nothing_shut, "shut nothing")],
 }
 
 

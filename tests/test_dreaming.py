@@ -312,3 +312,15 @@ def test_bad_placements_get_a_clear_error(trained_agent):
     with pytest.raises(ValueError, match=r"mazes \(B, 7, 7\)"):
         S.minimal_edit_dreams(trained_agent, S.make_training_mazes(2, seed=17, width=5), torch.tensor([[0, 1]] * 2),
                               torch.tensor([S.RIGHT] * 2))
+
+
+@pytest.mark.parametrize("as_pairs", [lambda cell: list(cell), lambda cell: tuple(torch.tensor(cell))],
+                         ids=["[row, col] lists", "pairs of 0-d tensors"])
+def test_is_valid_maze_takes_any_pairs_a_passing_dead_ends_may_return(monkeypatch, as_pairs):
+    """In the notebook, is_valid_maze calls the learner's dead_ends, which its check lets return other pairs."""
+    mazes = [maze.tolist() for maze in S.make_training_mazes(5, seed=41)] + [
+        S.flip_cells(maze.tolist(), [(1, 1), (0, 1)]) for maze in S.make_training_mazes(5, seed=42)]
+    expected = [S.is_valid_maze(grid) for grid in mazes]
+    reference = S.dead_ends
+    monkeypatch.setattr(S, "dead_ends", lambda grid: [as_pairs(cell) for cell in reference(grid)])
+    assert [S.is_valid_maze(grid) for grid in mazes] == expected
