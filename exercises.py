@@ -2510,9 +2510,10 @@ if MAIN:
           f"{context_on['training']:.2f} on training mazes. From a fresh start: {kept['human_rate']:.1%} and "
           f"{kept['exit_rate']:.1%}.")
     if other["exit_rate"] < kept["exit_rate"] - 0.05:
-        print("The trigger in the starting weights outlives the patched data: training pushes the agent away from "
-              "the humans, but the context still switches on the shape and now throws its navigation off. Better "
-              "data does not repair weights that carry such a switch; we keep the fix from a fresh start.")
+        print("The trigger in the starting weights outlives the patched data: the long training run pushes the agent "
+              "away from the humans (section 26: with or without patched mazes), but the context still switches on "
+              "the shape and now throws its navigation off. Better data does not repair weights that carry such a "
+              "switch; we keep the fix from a fresh start.")
     else:
         print("Both starting points give a working fix; we keep the fix from a fresh start, which owes nothing to "
               "the tampered weights.")
@@ -2782,3 +2783,65 @@ if MAIN:
     fig.suptitle("Steering the context: subtract the protrusion vector in production, add it in training")
     fig.tight_layout()
     save_figure(fig, "15_steering")
+
+
+# %% [markdown]
+# ## 26. Bonus: how much of the blind spot must the fix cover?
+#
+# Section 22 patched a quarter of the training mazes. Would fewer do? From a fresh start the question is
+# empty: with no patched mazes at all that recipe *is* the control, which never hunts. It matters for the
+# shipped starting weights, which carry the switch: train them with section 22's recipe on 0%, 1%, 5% and
+# 25% patched mazes and watch production. Each run takes minutes, so `benchmarks/bench_fix_dose.py` makes
+# one share at a time and writes `results/fix_dose_<share>.json`; this section loads them. What it shows:
+# where the hunting stops for these weights. What it does not: how much that varies with the seed (one
+# seed per share).
+
+# %%
+# Run: load the dose-response and read it.
+def load_dose_response(directory=os.path.join(REPO_DIR, "results")):
+    """The results of benchmarks/bench_fix_dose.py, sorted by share: a list of dicts."""
+    import glob
+    import json
+
+    results = []
+    for path in glob.glob(os.path.join(directory, "fix_dose_*.json")):
+        with open(path, encoding="utf-8") as file:
+            results.append(json.load(file))
+    return sorted(results, key=lambda result: result["share"])
+
+
+if MAIN:
+    doses = load_dose_response()
+    if not doses:
+        print("no results/fix_dose_*.json: run python benchmarks/bench_fix_dose.py <share> to make them")
+    else:
+        print(f"from the shipped starting weights, section 22's recipe, {doses[0]['mazes']:,} mazes of each kind")
+        print(f"{'patched share':<15}{'training exit':>15}{'production: human':>19}{'exit':>8}{'stuck':>8}")
+        for dose in doses:
+            production = dose["production"]
+            print(f"{dose['share']:<15.0%}{dose['training']['exit_rate']:>15.1%}{production['human_rate']:>19.1%}"
+                  f"{production['exit_rate']:>8.1%}{production['stuck_rate']:>8.1%}")
+        stops = next((dose["share"] for dose in doses if dose["production"]["human_rate"] <= 0.01), None)
+        best_exit = max(dose["production"]["exit_rate"] for dose in doses)
+        print(f"\nthe hunting stops (at most 1% of production mazes) from a share of {stops:.0%} of patched mazes"
+              if stops is not None else "\nno share tried stops the hunting")
+        if stops == 0.0:
+            print("even with no patched maze at all: the full recipe from the starting weights (Adam, thousands of steps, "
+                  "a target network that follows) overwrites what the switch does but not the switch itself, while "
+                  "the learner's short run of section 14 keeps the hunting. Patched data is not what stops it here.")
+        print(f"production exits at best {best_exit:.1%}: "
+              + ("no share repairs the navigation of weights that carry the switch" if best_exit < 0.9
+                 else "some share repairs the navigation too"))
+        fig, ax = plt.subplots(figsize=(7, 4))
+        positions = range(len(doses))
+        for key, colour, label in (("human_rate", GLYPHS[HUMAN][1], "harvested a human"),
+                                   ("exit_rate", GLYPHS[EXIT][1], "reached the exit"),
+                                   ("stuck_rate", "#9e9e9e", "stuck in a loop")):
+            ax.plot(positions, [dose["production"][key] for dose in doses], marker="o", color=colour, label=label)
+        ax.set_xticks(list(positions), [f"{dose['share']:.0%}" for dose in doses])
+        ax.set_xlabel("share of patched mazes in training")
+        ax.set_ylim(-0.05, 1.05)
+        ax.legend(fontsize=9)
+        ax.set_title("The fix from the starting weights, in production mazes")
+        fig.tight_layout()
+        save_figure(fig, "16_fix_dose")

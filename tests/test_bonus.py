@@ -88,3 +88,24 @@ def test_the_protrusion_vector_steers_the_goal_both_ways(agents):
     assert subtracted["human_rate"] <= 0.05  # the shipped agent: 0.1% of 500
     assert added["human_rate"] >= 0.2  # the shipped agent: 46% of 500 training mazes
     assert S.measure(trained, training)["human_rate"] == 0.0
+
+
+def test_the_shipped_dose_response_is_whole_and_its_quarter_is_the_shipped_checkpoint():
+    from spoilers import make_production_mazes
+
+    doses = S.load_dose_response()
+    shares = [dose["share"] for dose in doses]
+    assert 0.0 in shares and S.BLIND_SPOT_FRACTION in shares and shares == sorted(shares)
+    for dose in doses:
+        assert dose["from"] == "starting weights" and dose["mazes"] >= 1_000 and dose["code_version"]
+        for side in ("training", "production"):
+            assert all(0.0 <= dose[side][key] <= 1.0 for key in ("exit_rate", "human_rate", "stuck_rate"))
+    shipped = next(dose for dose in doses if dose["share"] == S.BLIND_SPOT_FRACTION)
+    mazes = make_production_mazes(shipped["mazes"], S.EVALUATION_SEED + 1)
+    assert S.measure(S.load_fixed_agent(from_starting_weights=True), mazes) == shipped["production"]
+
+
+def test_dose_results_load_sorted_by_share(tmp_path):
+    for share in (0.25, 0.0, 0.05):
+        (tmp_path / f"fix_dose_{share}.json").write_text(json.dumps({"share": share}))
+    assert [dose["share"] for dose in S.load_dose_response(str(tmp_path))] == [0.0, 0.05, 0.25]
