@@ -21,8 +21,10 @@
 # %%
 # Run: imports and the switches of this walk-through.
 import copy
+import glob
 import hashlib
 import itertools
+import json
 import os
 import random
 import sys
@@ -2704,8 +2706,6 @@ def plot_audit(audit):
 # %%
 # Run: load the audit and read it.
 if MAIN:
-    import json
-
     if not os.path.exists(AUDIT_PATH):
         print(f"no {AUDIT_PATH}: run python benchmarks/bench_audit.py (a few minutes) to make it")
     else:
@@ -2800,9 +2800,6 @@ if MAIN:
 # Run: load the dose-response and read it.
 def load_dose_response(directory=os.path.join(REPO_DIR, "results")):
     """The results of benchmarks/bench_fix_dose.py, sorted by share: a list of dicts."""
-    import glob
-    import json
-
     results = []
     for path in glob.glob(os.path.join(directory, "fix_dose_*.json")):
         with open(path, encoding="utf-8") as file:
@@ -2842,6 +2839,6 @@ if MAIN:
         ax.set_xlabel("share of patched mazes in training")
         ax.set_ylim(-0.05, 1.05)
         ax.legend(fontsize=9)
-        ax.set_title("The fix from the starting weights, in production mazes")
+        ax.set_title("The fix from the starting weights, in production mazes (one seed per share)")
         fig.tight_layout()
         save_figure(fig, "16_fix_dose")

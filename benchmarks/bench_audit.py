@@ -6,23 +6,17 @@ Prints the summary it writes; asserts nothing.
 """
 import json
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import solutions as S  # noqa: E402
+from spoilers import code_version  # noqa: E402
 
 AUDIT_MAZES = 500
 AUDIT_SEED = S.EVALUATION_SEED + 40  # fresh: no other measurement uses these mazes
 
-
-def code_version():
-    try:
-        return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True, cwd=S.REPO_DIR).strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main():

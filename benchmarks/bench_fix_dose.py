@@ -10,7 +10,6 @@ weights, not how much that varies from seed to seed.
 """
 import json
 import os
-import subprocess
 import sys
 import time
 from dataclasses import asdict
@@ -18,16 +17,10 @@ from dataclasses import asdict
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import solutions as S  # noqa: E402
-from spoilers import make_production_mazes  # noqa: E402
+from spoilers import code_version, make_production_mazes  # noqa: E402
 
 DOSE_MAZES = 1_000
 
-
-def code_version():
-    try:
-        return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True, cwd=S.REPO_DIR).strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main(share, shipped):
