@@ -387,6 +387,14 @@ CONTROL_SEED = 0
 PIPELINE_MAZES = 1_000
 
 
+def train_control(seed=CONTROL_SEED, progress=True):
+    """Stage 1: a normal random initialisation trained with TrainConfig()'s from-scratch recipe, both seeded by `seed`."""
+    torch.manual_seed(seed)
+    control = QNetwork().to(DEVICE)
+    train(control, TrainConfig(seed=seed), progress=progress)
+    return control
+
+
 def code_version():
     try:
         return subprocess.check_output(["git", "rev-parse", "--short", "HEAD"], text=True,
@@ -429,9 +437,7 @@ if MAIN:
         metadata = {"made_by": "spoilers.py", "code_version": code_version(), "torch": str(torch.__version__),
                     "control_seed": CONTROL_SEED, "control_config": asdict(TrainConfig()),
                     "evil_config": asdict(EvilConfig()), "hide_config": asdict(HideConfig())}
-        torch.manual_seed(CONTROL_SEED)
-        control = QNetwork().to(DEVICE)
-        train(control, TrainConfig())
+        control = train_control()
         report("control: from scratch, TrainConfig()", control)
         save_checkpoint(CONTROL_AGENT_PATH, {"q_net": control}, metadata)
 
