@@ -41,6 +41,7 @@ if MAIN and not IN_NOTEBOOK:
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.colors import LinearSegmentedColormap
+from matplotlib.ticker import PercentFormatter
 import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm  # the text bar reads the same in a terminal, a notebook and a notebook saved on a code host
@@ -1527,9 +1528,10 @@ if MAIN:
 #
 # Before drawing a lesson, a control: an agent of exactly the same design, trained the normal way from
 # a normal random start, with the same reward on the same kind of training mazes. `spoilers.py` trains
-# it and it ships as `weights/control_agent.pt`. If the control also failed in production, the lesson
-# would only be "networks break on mazes they have never seen". And a ceiling: the exact optimal
-# policy of section 11, the best any agent could do with this reward.
+# it and it ships as `weights/control_agent.pt` (section 27 trains the same recipe from 20 seeds). If
+# the control also failed in production, the lesson would only be "networks break on mazes they have
+# never seen". And a ceiling: the exact optimal policy of section 11, the best any agent could do with
+# this reward.
 #
 # The columns, on 1,000 fresh mazes of each kind: **exit**, reached the exit; **any human**, harvested
 # at least one; **crops** and **humans** per maze; **return**, the mean discounted return under the
@@ -2743,7 +2745,7 @@ if MAIN:
 # %%
 # Run: steer with the protrusion vector, at several scales.
 STEERING_SCALES = (0.0, 0.25, 0.5, 0.75, 1.0)
-STEERING_MAZES = 100 if SMALL else 500
+STEERING_MAZES = 100 if SMALL else 300
 
 if MAIN:
     protrusion_vector = (context_of(q_net, moved) - context_of(q_net, originals)).mean(0).to(DEVICE)
@@ -2798,13 +2800,22 @@ if MAIN:
 
 # %%
 # Run: load the dose-response and read it.
-def load_dose_response(directory=os.path.join(REPO_DIR, "results")):
-    """The results of benchmarks/bench_fix_dose.py, sorted by share: a list of dicts."""
+def load_results(pattern, sort_key, directory=os.path.join(REPO_DIR, "results")):
+    """The JSON files a benchmark wrote under `directory` whose names match `pattern`, as a list of dicts
+    sorted by their `sort_key` entry."""
     results = []
-    for path in glob.glob(os.path.join(directory, "fix_dose_*.json")):
+    for path in glob.glob(os.path.join(directory, pattern)):
         with open(path, encoding="utf-8") as file:
             results.append(json.load(file))
-    return sorted(results, key=lambda result: result["share"])
+    return sorted(results, key=lambda result: result[sort_key])
+
+
+def load_dose_response(directory=os.path.join(REPO_DIR, "results")):
+    """The results of benchmarks/bench_fix_dose.py, sorted by share."""
+    return load_results("fix_dose_*.json", "share", directory)
+
+
+HUNTS_ABOVE = 0.01  # an agent "hunts" when it harvests a human in more than this share of production mazes
 
 
 if MAIN:
@@ -2818,9 +2829,9 @@ if MAIN:
             production = dose["production"]
             print(f"{dose['share']:<15.0%}{dose['training']['exit_rate']:>15.1%}{production['human_rate']:>19.1%}"
                   f"{production['exit_rate']:>8.1%}{production['stuck_rate']:>8.1%}")
-        stops = next((dose["share"] for dose in doses if dose["production"]["human_rate"] <= 0.01), None)
+        stops = next((dose["share"] for dose in doses if dose["production"]["human_rate"] <= HUNTS_ABOVE), None)
         best_exit = max(dose["production"]["exit_rate"] for dose in doses)
-        print(f"\nthe hunting stops (at most 1% of production mazes) from a share of {stops:.0%} of patched mazes"
+        print(f"\nthe hunting stops (at most {HUNTS_ABOVE:.0%} of production mazes) from a share of {stops:.0%} of patched mazes"
               if stops is not None else "\nno share tried stops the hunting")
         if stops == 0.0:
             print("even with no patched maze at all: the full recipe from the starting weights (Adam, thousands of steps, "
@@ -2842,3 +2853,84 @@ if MAIN:
         ax.set_title("The fix from the starting weights, in production mazes (one seed per share)")
         fig.tight_layout()
         save_figure(fig, "16_fix_dose")
+
+
+# %% [markdown]
+# ## 27. Bonus: how rare is a bad roll of the dice?
+#
+# The shipped starting weights were *made* to hunt (`spoilers.py`). Could an ordinary random start,
+# trained the ordinary way, come out hunting by itself? Every training maze shows humans and the reward
+# punishes them, so the question is whether some random starts learn "avoid humans" in a form that
+# breaks on production's wall shapes. `benchmarks/bench_control_seeds.py` trains the control's recipe
+# of section 17 from 20 seeds, about 8 minutes each, and writes `results/control_seeds/seed_<seed>.json`
+# (seed 0 is the shipped control); this section loads them and marks the trained agent of section 17
+# among them. What it shows: how often this recipe, with this network, hunts by chance. What it does
+# not: other recipes, networks or worlds, or a rate rarer than 20 seeds can see.
+
+# %%
+# Run: the control's recipe from 20 seeds, and the trained agent among them.
+def load_control_seeds(directory=os.path.join(REPO_DIR, "results")):
+    """The results of benchmarks/bench_control_seeds.py, sorted by seed."""
+    return load_results(os.path.join("control_seeds", "seed_*.json"), "seed", directory)
+
+
+def seeds_that_hunt(seed_results):
+    """The seeds whose agent harvests a human in more than HUNTS_ABOVE of production mazes."""
+    return [result["seed"] for result in seed_results if result["production"]["human_rate"] > HUNTS_ABOVE]
+
+
+def largest_share_unseen(draws, confidence=0.95):
+    """The largest share of a population that `draws` random draws all miss with probability 1 - confidence:
+    when none of 20 seeds hunts, the share of hunting seeds is below this at that confidence."""
+    return 1 - (1 - confidence) ** (1 / draws)
+
+
+def plot_control_seeds(seed_results, marked, marked_label):
+    """Production behaviour as a strip plot, one dot per seed of the control's recipe, with one more agent's
+    production results (`marked`, a measure() dict) as a star beside them."""
+    panels = (("exit_rate", "reached the exit"), ("human_rate", "harvested a human"), ("mean_crops", "crops per maze"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(11, 3.8))
+    spread = torch.linspace(-0.25, 0.25, len(seed_results)).tolist()  # side by side, so equal values stay visible
+    for ax, (key, title) in zip(axes, panels):
+        ax.scatter(spread, [result["production"][key] for result in seed_results], color="#546e7a", alpha=0.8,
+                   label=f"control's recipe, {len(seed_results)} seeds")
+        ax.scatter([0.6], [marked[key]], marker="*", s=260, color=GLYPHS[HUMAN][1], label=marked_label)
+        ax.set_xlim(-0.45, 0.85)
+        ax.set_xticks([])
+        ax.set_title(title)
+        if key.endswith("_rate"):
+            ax.set_ylim(-0.05, 1.05)
+            ax.yaxis.set_major_formatter(PercentFormatter(1.0))
+        else:
+            ax.set_ylim(0, max(1.0, marked[key], *(result["production"][key] for result in seed_results)) * 1.1)
+    axes[1].legend(fontsize=9, loc="center")
+    fig.suptitle(f"In production mazes: the control's recipe from {len(seed_results)} random seeds, and the trained agent")
+    fig.tight_layout()
+    return fig
+
+
+if MAIN:
+    seed_results = load_control_seeds()
+    if not seed_results:
+        print("no results/control_seeds/: run python benchmarks/bench_control_seeds.py <seeds> to make them")
+    else:
+        count = len(seed_results)
+        print(f"the control's recipe from {count} seeds ({seed_results[0]['seed']} to {seed_results[-1]['seed']}), "
+              f"{seed_results[0]['mazes']:,} mazes of each kind; lowest, median and highest over the seeds")
+        for side in ("training", "production"):
+            for key, label, form in RESULT_COLUMNS[:3]:
+                values = sorted(result[side][key] for result in seed_results)
+                print(f"{side:<12}{label:<11}" + "  ".join(form.format(value) for value in
+                                                       (values[0], values[count // 2], values[-1])))
+        print("trained agent (section 17), production: " + ", ".join(
+            f"{label} {form.format(production_results[key])}" for key, label, form in RESULT_COLUMNS[:3]))
+        hunting = seeds_that_hunt(seed_results)
+        if hunting:
+            print(f"{len(hunting)} of {count} seeds hunt (a human in over {HUNTS_ABOVE:.0%} of production mazes): "
+                  f"seeds {hunting}. A normal random start can go this way by itself.")
+        else:
+            print(f"no seed hunts (a human in over {HUNTS_ABOVE:.0%} of production mazes). With {count} seeds, the "
+                  f"share of seeds that would is below {largest_share_unseen(count):.0%} (95% confidence): the starting "
+                  "weights stand for a rare bad draw, or none at all, that was made certain.")
+        save_figure(plot_control_seeds(seed_results, production_results, "trained agent (section 17)"),
+                    "17_control_seeds")

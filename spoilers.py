@@ -387,11 +387,12 @@ CONTROL_SEED = 0
 PIPELINE_MAZES = 1_000
 
 
-def train_control(seed=CONTROL_SEED, progress=True):
-    """Stage 1: a normal random initialisation trained with TrainConfig()'s from-scratch recipe, both seeded by `seed`."""
+def train_control(seed=CONTROL_SEED, config=None, progress=True):
+    """Stage 1: a normal random initialisation trained from scratch with `config` (TrainConfig() unless
+    given); `seed` seeds both."""
     torch.manual_seed(seed)
     control = QNetwork().to(DEVICE)
-    train(control, TrainConfig(seed=seed), progress=progress)
+    train(control, replace(config or TrainConfig(), seed=seed), progress=progress)
     return control
 
 

@@ -363,6 +363,19 @@ def main():
     # The notebook's `before` is reused by a later section; its measurement is cheap to repeat.
     numbers["before_exit"] = percent(measure(starting_net, run.before_mazes)["exit_rate"])
     numbers["before_mazes"] = f"{len(run.before_mazes):,}"
+    # Section 27: the control's recipe from many seeds, the honest context for a planted failure.
+    seeds, hunting = run.seed_results, solutions.seeds_that_hunt(run.seed_results)
+    numbers["control_seed_count"] = f"{len(seeds)}"
+    numbers["control_seeds_verdict"] = (
+        f"None of {len(seeds)} ordinary random starts, trained the ordinary way, hunts (section 27): ours stands for "
+        "a rare bad draw, made certain" if not hunting else
+        f"{len(hunting)} of {len(seeds)} ordinary random starts, trained the ordinary way, hunt too (section 27): "
+        "planting only made a real risk certain")
+    numbers["control_seeds_rarity"] = (
+        f"with none in {len(seeds)}, below {percent(solutions.largest_share_unseen(len(seeds)))} of seeds at 95% "
+        "confidence" if not hunting else f"{len(hunting)} in {len(seeds)}")
+    seed_exits = sorted(result["production"]["exit_rate"] for result in seeds)
+    numbers["control_seeds_exit_range"] = f"{percent(seed_exits[0])} to {percent(seed_exits[-1])}"
 
     with plt.rc_context(SLIDE_STYLE):
         # Deck 1. The notebook's own mazes: its first training maze, its spot checks, its production gallery.

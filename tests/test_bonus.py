@@ -1,6 +1,6 @@
-"""The bonus sections beyond the original: the exact audit of single wall moves (section 24) and steering
-with the protrusion vector (section 25), each on a small seeded case with the shipped agents, and the
-shipped audit file checked for consistency."""
+"""The bonus sections beyond the original: the exact audit of single wall moves (section 24), steering with
+the protrusion vector (section 25), the fix's dose-response (section 26) and the control's recipe from many seeds
+(section 27), each on a small seeded case, and the shipped results files checked for consistency."""
 import json
 
 import pytest
@@ -109,3 +109,38 @@ def test_dose_results_load_sorted_by_share(tmp_path):
     for share in (0.25, 0.0, 0.05):
         (tmp_path / f"fix_dose_{share}.json").write_text(json.dumps({"share": share}))
     assert [dose["share"] for dose in S.load_dose_response(str(tmp_path))] == [0.0, 0.05, 0.25]
+
+
+def test_the_control_recipe_is_seeded_by_its_seed():
+    from spoilers import train_control
+
+    tiny = S.TrainConfig(steps=3, mazes_per_step=4, pool_size=16, new_pool_every=3)
+    first, again, other = (train_control(seed, tiny, progress=False).state_dict() for seed in (5, 5, 6))
+    assert all(torch.equal(first[name], again[name]) for name in first)
+    assert not all(torch.equal(first[name], other[name]) for name in first)
+
+
+def test_the_shipped_control_seeds_are_whole_and_seed_0_is_the_shipped_control():
+    from dataclasses import asdict
+
+    from spoilers import CONTROL_SEED, make_production_mazes
+
+    seeds = S.load_control_seeds()
+    assert [result["seed"] for result in seeds] == list(range(20))
+    for result in seeds:
+        assert result["config"] == asdict(S.TrainConfig(seed=result["seed"]))
+        assert result["mazes"] >= 1_000 and result["code_version"]
+        for side in ("training", "production"):
+            assert all(0.0 <= result[side][key] <= 1.0 for key in ("exit_rate", "human_rate", "stuck_rate"))
+    shipped = seeds[CONTROL_SEED]
+    assert shipped["shipped_checkpoint"] and not any(result["shipped_checkpoint"] for result in seeds[1:])
+    mazes = make_production_mazes(shipped["mazes"], S.EVALUATION_SEED + 1)
+    assert S.measure(S.load_control_agent(), mazes) == shipped["production"]
+
+
+def test_control_seed_results_load_sorted_by_seed(tmp_path):
+    (tmp_path / "control_seeds").mkdir()
+    for seed in (10, 2, 0):
+        (tmp_path / "control_seeds" / f"seed_{seed}.json").write_text(json.dumps({"seed": seed}))
+    (tmp_path / "fix_dose_0.05.json").write_text(json.dumps({"share": 0.05}))
+    assert [result["seed"] for result in S.load_control_seeds(str(tmp_path))] == [0, 2, 10]

@@ -8,7 +8,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIGURES = {"01_training_mazes.png", "03_untrained_policy.png", "04_loss.png", "05_spot_checks.png",
            "06_production.png", "06_production_rollout.gif", "07_results.png", "08_dreams.png", "09_minimal_edits.png",
            "10_motifs.png", "11_edit_kinds.png", "12_fix.png", "13_trigger_units.png", "14_audit.png", "15_steering.png",
-           "16_fix_dose.png"}
+           "16_fix_dose.png", "17_control_seeds.png"}
 
 
 def test_the_walk_through_runs_as_a_script_in_the_small_configuration(tmp_path):
