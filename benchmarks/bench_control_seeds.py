@@ -26,6 +26,7 @@ RESULTS_DIR = os.path.join(S.REPO_DIR, "results", "control_seeds")
 
 
 def main(seeds, shipped):
+    version = code_version()  # the code this run imported, even if the checkout moves on while it trains
     training = S.make_training_mazes(SEED_MAZES, S.EVALUATION_SEED)
     production = make_production_mazes(SEED_MAZES, S.EVALUATION_SEED + 1)
     os.makedirs(RESULTS_DIR, exist_ok=True)
@@ -38,7 +39,7 @@ def main(seeds, shipped):
         else:
             q_net = train_control(seed, progress=False)
         result = {"seed": seed, "shipped_checkpoint": shipped, "mazes": SEED_MAZES,
-                  "config": asdict(S.TrainConfig(seed=seed)), "code_version": code_version(),
+                  "config": asdict(S.TrainConfig(seed=seed)), "code_version": version,
                   "training": S.measure(q_net, training), "production": S.measure(q_net, production),
                   "seconds": round(time.perf_counter() - started)}
         with open(os.path.join(RESULTS_DIR, f"seed_{seed}.json"), "w", encoding="utf-8") as file:

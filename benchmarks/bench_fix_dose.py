@@ -24,6 +24,7 @@ DOSE_MAZES = 1_000
 
 
 def main(share, shipped):
+    version = code_version()  # the code this run imported, even if the checkout moves on while it trains
     started = time.perf_counter()
     if shipped:
         if share != S.BLIND_SPOT_FRACTION:
@@ -35,7 +36,7 @@ def main(share, shipped):
     training = S.make_training_mazes(DOSE_MAZES, S.EVALUATION_SEED)
     production = make_production_mazes(DOSE_MAZES, S.EVALUATION_SEED + 1)
     result = {"share": share, "from": "starting weights", "shipped_checkpoint": shipped, "mazes": DOSE_MAZES,
-              "config": asdict(S.FIX_CONFIG), "code_version": code_version(),
+              "config": asdict(S.FIX_CONFIG), "code_version": version,
               "training": S.measure(q_net, training), "production": S.measure(q_net, production),
               "seconds": round(time.perf_counter() - started)}
     path = os.path.join(S.REPO_DIR, "results", f"fix_dose_{share}.json")
