@@ -90,25 +90,31 @@ def test_the_protrusion_vector_steers_the_goal_both_ways(agents):
     assert S.measure(trained, training)["human_rate"] == 0.0
 
 
-def test_the_shipped_dose_response_is_whole_and_its_quarter_is_the_shipped_checkpoint():
+def test_the_shipped_dose_response_is_whole_and_its_quarter_seed_0_is_the_shipped_checkpoint():
     from spoilers import make_production_mazes
 
     doses = S.load_dose_response()
-    shares = [dose["share"] for dose in doses]
-    assert 0.0 in shares and S.BLIND_SPOT_FRACTION in shares and shares == sorted(shares)
-    for dose in doses:
-        assert dose["from"] == "starting weights" and dose["mazes"] >= 1_000 and dose["code_version"]
-        for side in ("training", "production"):
-            assert all(0.0 <= dose[side][key] <= 1.0 for key in ("exit_rate", "human_rate", "stuck_rate"))
-    shipped = next(dose for dose in doses if dose["share"] == S.BLIND_SPOT_FRACTION)
+    assert 0.0 in doses and S.BLIND_SPOT_FRACTION in doses and list(doses) == sorted(doses)
+    for share, results in doses.items():
+        assert [result["seed"] for result in results] == [0, 1, 2]
+        for result in results:
+            assert result["share"] == share and result["config"]["seed"] == result["seed"]
+            assert result["from"] == "starting weights" and result["mazes"] >= 1_000 and result["code_version"]
+            for side in ("training", "production"):
+                assert all(0.0 <= result[side][key] <= 1.0 for key in ("exit_rate", "human_rate", "stuck_rate"))
+    shipped = doses[S.BLIND_SPOT_FRACTION][S.FIX_CONFIG.seed]
+    assert shipped["shipped_checkpoint"]
     mazes = make_production_mazes(shipped["mazes"], S.EVALUATION_SEED + 1)
     assert S.measure(S.load_fixed_agent(from_starting_weights=True), mazes) == shipped["production"]
 
 
-def test_dose_results_load_sorted_by_share(tmp_path):
-    for share in (0.25, 0.0, 0.05):
-        (tmp_path / f"fix_dose_{share}.json").write_text(json.dumps({"share": share}))
-    assert [dose["share"] for dose in S.load_dose_response(str(tmp_path))] == [0.0, 0.05, 0.25]
+def test_dose_results_load_grouped_by_share_and_sorted_by_seed(tmp_path):
+    for share, seed in ((0.25, 1), (0.0, 0), (0.05, 2), (0.25, 0), (0.05, 0)):
+        (tmp_path / f"fix_dose_{share}_seed_{seed}.json").write_text(json.dumps({"share": share, "seed": seed}))
+    doses = S.load_dose_response(str(tmp_path))
+    assert {share: [result["seed"] for result in results] for share, results in doses.items()} == {
+        0.0: [0], 0.05: [0, 2], 0.25: [0, 1]}
+    assert list(doses) == [0.0, 0.05, 0.25]
 
 
 def test_the_control_recipe_is_seeded_by_its_seed():
@@ -142,5 +148,5 @@ def test_control_seed_results_load_sorted_by_seed(tmp_path):
     (tmp_path / "control_seeds").mkdir()
     for seed in (10, 2, 0):
         (tmp_path / "control_seeds" / f"seed_{seed}.json").write_text(json.dumps({"seed": seed}))
-    (tmp_path / "fix_dose_0.05.json").write_text(json.dumps({"share": 0.05}))
+    (tmp_path / "fix_dose_0.05_seed_0.json").write_text(json.dumps({"share": 0.05, "seed": 0}))
     assert [result["seed"] for result in S.load_control_seeds(str(tmp_path))] == [0, 2, 10]
