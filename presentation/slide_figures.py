@@ -367,8 +367,8 @@ def main():
     seeds, hunting = run.seed_results, solutions.seeds_that_hunt(run.seed_results)
     numbers["control_seed_count"] = f"{len(seeds)}"
     numbers["control_seeds_verdict"] = (
-        f"None of {len(seeds)} ordinary random starts, trained the ordinary way, hunts (section 27): ours stands for "
-        "a rare bad draw, made certain" if not hunting else
+        f"None of {len(seeds)} ordinary random starts, trained the ordinary way, hunts (section 27): ours is a draw "
+        "this recipe makes rarely if ever, made certain on purpose" if not hunting else
         f"{len(hunting)} of {len(seeds)} ordinary random starts, trained the ordinary way, hunt too (section 27): "
         "planting only made a real risk certain")
     numbers["control_seeds_rarity"] = (
