@@ -27,6 +27,7 @@ import itertools
 import json
 import os
 import random
+import statistics
 import sys
 from dataclasses import dataclass, field, replace
 
@@ -2514,10 +2515,10 @@ if MAIN:
           f"{context_on['training']:.2f} on training mazes. From a fresh start: {kept['human_rate']:.1%} and "
           f"{kept['exit_rate']:.1%}.")
     if other["exit_rate"] < kept["exit_rate"] - 0.05:
-        print("The trigger in the starting weights outlives the patched data: the long training run pushes the agent "
-              "away from the humans (section 26: with or without patched mazes), but the context still switches on "
-              "the shape and now throws its navigation off. Better data does not repair weights that carry such a "
-              "switch; we keep the fix from a fresh start.")
+        print(f"The trigger in the starting weights outlives the patched data: after the long training run the agent "
+              f"harvests no more humans, but its context still switches on the shape and now throws its navigation "
+              f"off (it loops in {other['stuck_rate']:.1%} of production mazes). Section 26 asks whether the patched "
+              "data had anything to do with it. We keep the fix from a fresh start.")
     else:
         print("Both starting points give a working fix; we keep the fix from a fresh start, which owes nothing to "
               "the tampered weights.")
@@ -2791,14 +2792,16 @@ if MAIN:
 # ## 26. Bonus: how much of the blind spot must the fix cover?
 #
 # Section 22 patched a quarter of the training mazes. Would fewer do? From a fresh start the question is
-# empty: with no patched mazes at all that recipe *is* the control, which never hunts. It matters for the
-# shipped starting weights, which carry the switch: train them with section 22's recipe on 0%, 1%, 5% and
-# 25% patched mazes, three seeds each (a seed changes the patched mazes and the order the network meets
-# them in, not the weights it starts from), and watch production. Each run takes minutes, so
-# `benchmarks/bench_fix_dose.py` makes one at a time and writes `results/fix_dose_<share>_seed_<seed>.json`;
-# this section loads them. What it shows: where the hunting stops for these weights, and whether a share
-# stops it for some seeds only. What it does not: other starting weights or other recipes (section 14's
-# short run, for one, keeps the hunting).
+# empty: with no patched mazes at all that recipe *is* the control's (section 27 trains it from 20
+# seeds). It matters for the shipped starting weights, which carry the switch: train them with section
+# 22's recipe on 0%, 1%, 5% and 25% patched mazes, three seeds each, and watch production. Here a seed
+# changes the patched mazes, the order the network meets them in and which items are already harvested,
+# never the weights it starts from. Each run takes minutes, so `benchmarks/bench_fix_dose.py` makes one
+# at a time and writes `results/fix_dose_<share>_seed_<seed>.json`; this section loads them. What it
+# shows: at which shares these weights still harvest humans in production, for how many seeds, and how
+# often they loop instead of leaving. What it does not: whether an agent that loops would avoid a human
+# it reached (a looping agent reaches nothing), or other starting weights and recipes (section 14's short
+# run keeps the hunting).
 
 # %%
 # Run: load the dose-response and read it.
@@ -2832,7 +2835,8 @@ def plot_dose_response(doses):
         per_share = [[result["production"][key] for result in runs] for runs in doses.values()]
         ax.plot(range(len(doses)), [sum(values) / len(values) for values in per_share], color=colour, label=label)
         for position, values in enumerate(per_share):
-            ax.scatter([position] * len(values), values, color=colour, alpha=0.6, s=22)
+            offsets = torch.linspace(-0.08, 0.08, len(values)) if len(values) > 1 else torch.zeros(1)
+            ax.scatter((position + offsets).tolist(), values, color=colour, alpha=0.6, s=22)
     ax.set_xticks(range(len(doses)), [f"{share:.0%}" for share in doses])
     ax.set_xlabel("share of patched mazes in training")
     ax.set_ylim(-0.05, 1.05)
@@ -2859,21 +2863,24 @@ if MAIN:
                   f"{production['human_rate']:>19.1%}{production['exit_rate']:>8.1%}{production['stuck_rate']:>8.1%}")
         hunts = {share: [result["production"]["human_rate"] > HUNTS_ABOVE for result in results]
                  for share, results in doses.items()}
-        stops = next((share for share in doses if not any(any(hunts[later]) for later in doses if later >= share)),
-                     None)  # the smallest share from which on no seed hunts
-        sometimes = [share for share, hunted in hunts.items() if any(hunted) and not all(hunted)]
-        best_exit = max(result["production"]["exit_rate"] for result in runs)
-        print(f"\nthe hunting stops (at most {HUNTS_ABOVE:.0%} of production mazes, every seed) from a share of "
-              f"{stops:.0%} of patched mazes" if stops is not None else "\nno share tried stops the hunting for every seed")
-        print("a share where some seeds hunt and others do not: " + (", ".join(f"{share:.0%}" for share in sometimes)
-                                                                    if sometimes else "none"))
-        if stops == 0.0:
-            print("even with no patched maze at all: the full recipe from the starting weights (Adam, thousands of steps, "
-                  "a target network that follows) overwrites what the switch does but not the switch itself, while "
-                  "the learner's short run of section 14 keeps the hunting. Patched data is not what stops it here.")
-        print(f"production exits at best {best_exit:.1%}: "
-              + ("no share repairs the navigation of weights that carry the switch" if best_exit < 0.9
-                 else "some run repairs the navigation too"))
+        hunting = []  # "share (seeds ...)" wherever some run still hunts
+        for share, results in doses.items():
+            seeds = [str(result["seed"]) for result in results if result["production"]["human_rate"] > HUNTS_ABOVE]
+            if seeds:
+                hunting.append(f"{share:.0%} (seeds {', '.join(seeds)} of {len(results)})")
+        print(f"\nruns that harvest a human in over {HUNTS_ABOVE:.0%} of production mazes: "
+              + ("; ".join(hunting) if hunting else f"none, at every share tried ({len(runs)} runs)"))
+        if not hunting:
+            print("so with these weights the long recipe stops the hunting even with no patched maze at all, while the "
+                  "learner's short run of section 14 keeps it: the patched data is not what stops it here. Whether the "
+                  "agent would now pass a human by, these runs cannot say: see the loops below.")
+        stuck = [result["production"]["stuck_rate"] for result in runs]
+        exits = [result["production"]["exit_rate"] for result in runs]
+        control_exit = results_rows["control"][1]["exit_rate"]
+        print(f"in production the agent loops in {min(stuck):.1%} to {max(stuck):.1%} of mazes and leaves by the exit in "
+              f"{min(exits):.1%} to {max(exits):.1%} (the control: {control_exit:.1%}): "
+              + ("no run tried works in production again" if max(exits) < 0.9 * control_exit
+                 else "some run works in production again"))
         save_figure(plot_dose_response(doses), "16_fix_dose")
 
 
@@ -2886,8 +2893,11 @@ if MAIN:
 # breaks on production's wall shapes. `benchmarks/bench_control_seeds.py` trains the control's recipe
 # of section 17 from 20 seeds, about 8 minutes each, and writes `results/control_seeds/seed_<seed>.json`
 # (seed 0 is the shipped control); this section loads them and marks the trained agent of section 17
-# among them. What it shows: how often this recipe, with this network, hunts by chance. What it does
-# not: other recipes, networks or worlds, or a rate rarer than 20 seeds can see.
+# among them. Here a seed sets the starting weights as well as the mazes. What it shows: how often this
+# recipe, with this network, hunts by chance. What it does not: other recipes, networks or worlds, or a
+# rate rarer than 20 seeds can see. And a quiet result is what this recipe invites: training punishes
+# every human the agent reaches, while the goal misgeneralization seen in the wild grows from a proxy
+# that training never tells apart from the goal (CoinRun's "go right").
 
 # %%
 # Run: the control's recipe from 20 seeds, and the trained agent among them.
@@ -2937,28 +2947,34 @@ if MAIN:
         print("no results/control_seeds/: run python benchmarks/bench_control_seeds.py <seeds> to make them")
     else:
         count = len(seed_results)
-        print(f"the control's recipe from {count} seeds ({seed_results[0]['seed']} to {seed_results[-1]['seed']}), "
+        print(f"the control's recipe from {count} seeds ({', '.join(str(result['seed']) for result in seed_results)}), "
               f"{seed_results[0]['mazes']:,} mazes of each kind")
         print(f"{'':<23}{'lowest':>8}{'median':>8}{'highest':>8}")
         for side in ("training", "production"):
             for key, label, form in RESULT_COLUMNS[:3]:
-                values = sorted(result[side][key] for result in seed_results)
+                values = [result[side][key] for result in seed_results]
                 print(f"{side:<12}{label:<11}" + "".join(f"{form.format(value):>8}" for value in
-                                                       (values[0], values[count // 2], values[-1])))
-        print("trained agent (section 17), production: " + ", ".join(
+                                                       (min(values), statistics.median(values), max(values))))
+        print(f"trained agent (section 17, {len(production_mazes):,} mazes), production: " + ", ".join(
             f"{label} {form.format(production_results[key])}" for key, label, form in RESULT_COLUMNS[:3]))
         hunting = seeds_that_hunt(seed_results)
         if hunting:
-            print(f"{len(hunting)} of {count} seeds hunt (a human in over {HUNTS_ABOVE:.0%} of production mazes): "
-                  f"seeds {hunting}. A normal random start can go this way by itself.")
+            print(f"{len(hunting)} of {count} seeds harvest a human in over {HUNTS_ABOVE:.0%} of production mazes:")
+            for result in seed_results:
+                if result["seed"] in hunting:
+                    print(f"  seed {result['seed']}: a human in {result['production']['human_rate']:.1%} of production "
+                          f"mazes and {result['training']['human_rate']:.1%} of training mazes")
+            print("a seed that also harvests humans in training mazes has not learnt the reward; one that harvests them "
+                  "only in production has a goal that came apart from the reward by itself.")
         else:
-            print(f"no seed hunts (a human in over {HUNTS_ABOVE:.0%} of production mazes). With {count} seeds, the "
-                  f"share of seeds that would is below {largest_share_unseen(count):.0%} (95% confidence): the starting "
-                  "weights stand for a draw this recipe makes rarely if ever, and spoilers.py made it certain.")
-        exits = [result["production"]["exit_rate"] for result in seed_results]
-        print(f"skill varies with the seed: production exits from {min(exits):.1%} to {max(exits):.1%}; "
-              f"the trained agent's {production_results['exit_rate']:.1%} is "
-              + ("within that range" if min(exits) <= production_results["exit_rate"] <= max(exits)
-                 else "above every seed's" if production_results["exit_rate"] > max(exits) else "below every seed's"))
+            print(f"no seed harvests a human in over {HUNTS_ABOVE:.0%} of production mazes. With {count} seeds, that "
+                  f"rules out, at 95% confidence, that {largest_share_unseen(count):.0%} or more of this recipe's seeds "
+                  "would. We never saw this failure arise by chance here; spoilers.py made it on purpose.")
+        if count > 1:
+            exits = [result["production"]["exit_rate"] for result in seed_results]
+            print(f"skill varies with the seed: production exits from {min(exits):.1%} to {max(exits):.1%}; "
+                  f"the trained agent's {production_results['exit_rate']:.1%} is "
+                  + ("within that range" if min(exits) <= production_results["exit_rate"] <= max(exits)
+                     else "above every seed's" if production_results["exit_rate"] > max(exits) else "below every seed's"))
         save_figure(plot_control_seeds(seed_results, production_results, "trained agent (section 17)"),
                     "17_control_seeds")

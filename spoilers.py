@@ -9,6 +9,7 @@
 # %%
 # Run: imports. Everything about the world, the network and training comes from solutions.py.
 import copy
+import json
 import os
 import random
 import subprocess
@@ -394,6 +395,15 @@ def train_control(seed=CONTROL_SEED, config=None, progress=True):
     control = QNetwork().to(DEVICE)
     train(control, replace(config or TrainConfig(), seed=seed), progress=progress)
     return control
+
+
+def save_results(result, path):
+    """Write a benchmark's result as JSON to `path` in one step (a temporary file, then a rename), so that a
+    notebook reading results/ meanwhile never meets half a file."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".partial", "w", encoding="utf-8") as file:
+        json.dump(result, file, indent=1)
+    os.replace(path + ".partial", path)
 
 
 def code_version():

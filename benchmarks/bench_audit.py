@@ -12,7 +12,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import solutions as S  # noqa: E402
-from spoilers import code_version  # noqa: E402
+from spoilers import code_version, save_results  # noqa: E402
 
 AUDIT_MAZES = 500
 AUDIT_SEED = S.EVALUATION_SEED + 40  # fresh: no other measurement uses these mazes
@@ -25,8 +25,7 @@ def main():
     audit = S.audit_wall_moves(agents, S.make_training_mazes(AUDIT_MAZES, AUDIT_SEED))
     audit.update(seed=AUDIT_SEED, code_version=code_version(), seconds=round(time.perf_counter() - started))
     os.makedirs(os.path.dirname(S.AUDIT_PATH), exist_ok=True)
-    with open(S.AUDIT_PATH, "w", encoding="utf-8") as file:
-        json.dump(audit, file, indent=1)
+    save_results(audit, S.AUDIT_PATH)
     print(json.dumps({key: value for key, value in audit.items() if "by_shut_cell" not in key}, indent=1))
     print(f"wrote {S.AUDIT_PATH} in {audit['seconds']} s")
 

@@ -19,7 +19,7 @@ from dataclasses import asdict
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import solutions as S  # noqa: E402
-from spoilers import CONTROL_SEED, code_version, make_production_mazes, train_control  # noqa: E402
+from spoilers import CONTROL_SEED, code_version, make_production_mazes, save_results, train_control  # noqa: E402
 
 SEED_MAZES = 1_000
 RESULTS_DIR = os.path.join(S.REPO_DIR, "results", "control_seeds")
@@ -29,7 +29,6 @@ def main(seeds, shipped):
     version = code_version()  # the code this run imported, even if the checkout moves on while it trains
     training = S.make_training_mazes(SEED_MAZES, S.EVALUATION_SEED)
     production = make_production_mazes(SEED_MAZES, S.EVALUATION_SEED + 1)
-    os.makedirs(RESULTS_DIR, exist_ok=True)
     for seed in seeds:
         started = time.perf_counter()
         if shipped:
@@ -42,8 +41,7 @@ def main(seeds, shipped):
                   "config": asdict(S.TrainConfig(seed=seed)), "code_version": version,
                   "training": S.measure(q_net, training), "production": S.measure(q_net, production),
                   "seconds": round(time.perf_counter() - started)}
-        with open(os.path.join(RESULTS_DIR, f"seed_{seed}.json"), "w", encoding="utf-8") as file:
-            json.dump(result, file, indent=1)
+        save_results(result, os.path.join(RESULTS_DIR, f"seed_{seed}.json"))
         print(json.dumps(result), flush=True)
 
 

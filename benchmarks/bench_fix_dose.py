@@ -19,7 +19,7 @@ from dataclasses import asdict, replace
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import solutions as S  # noqa: E402
-from spoilers import code_version, make_production_mazes  # noqa: E402
+from spoilers import code_version, make_production_mazes, save_results  # noqa: E402
 
 DOSE_MAZES = 1_000
 
@@ -42,10 +42,7 @@ def main(share, seed, shipped):
               "mazes": DOSE_MAZES, "config": asdict(config), "code_version": version,
               "training": S.measure(q_net, training), "production": S.measure(q_net, production),
               "seconds": round(time.perf_counter() - started)}
-    path = os.path.join(S.REPO_DIR, "results", f"fix_dose_{share}_seed_{seed}.json")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as file:
-        json.dump(result, file, indent=1)
+    save_results(result, os.path.join(S.REPO_DIR, "results", f"fix_dose_{share}_seed_{seed}.json"))
     print(json.dumps(result, indent=1))
 
 

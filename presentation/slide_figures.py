@@ -365,15 +365,17 @@ def main():
     numbers["before_mazes"] = f"{len(run.before_mazes):,}"
     # Section 27: the control's recipe from many seeds, the honest context for a planted failure.
     seeds, hunting = run.seed_results, solutions.seeds_that_hunt(run.seed_results)
+    if not seeds:
+        raise SystemExit("no results/control_seeds/seed_*.json: run benchmarks/bench_control_seeds.py first")
     numbers["control_seed_count"] = f"{len(seeds)}"
     numbers["control_seeds_verdict"] = (
-        f"None of {len(seeds)} ordinary random starts, trained the ordinary way, hunts (section 27): ours is a draw "
-        "this recipe makes rarely if ever, made certain on purpose" if not hunting else
-        f"{len(hunting)} of {len(seeds)} ordinary random starts, trained the ordinary way, hunt too (section 27): "
-        "planting only made a real risk certain")
+        f"None of {len(seeds)} ordinary random starts, trained the ordinary way, hunts (section 27): we never saw "
+        "this failure arise by chance here" if not hunting else
+        f"{len(hunting)} of {len(seeds)} ordinary random starts, trained the ordinary way, harvest humans in "
+        "production too (section 27)")
     numbers["control_seeds_rarity"] = (
-        f"with none in {len(seeds)}, below {percent(solutions.largest_share_unseen(len(seeds)))} of seeds at 95% "
-        "confidence" if not hunting else f"{len(hunting)} in {len(seeds)}")
+        f"with none in {len(seeds)}, 95% confidence rules out {percent(solutions.largest_share_unseen(len(seeds)))} "
+        "of seeds or more" if not hunting else f"{len(hunting)} in {len(seeds)}")
     seed_exits = sorted(result["production"]["exit_rate"] for result in seeds)
     numbers["control_seeds_exit_range"] = f"{percent(seed_exits[0])} to {percent(seed_exits[-1])}"
 
@@ -478,6 +480,19 @@ def main():
         _, start_fix_production = run.before_and_after["fix from the starting weights"]
         numbers["start_fix_production_human"] = percent(start_fix_production["human_rate"])
         numbers["start_fix_production_exit"] = percent(start_fix_production["exit_rate"])
+        # Section 26: the same long run with no patched maze at all.
+        unpatched = run.doses.get(0.0)
+        if not unpatched:
+            raise SystemExit("no results/fix_dose_0.0_seed_*.json: run benchmarks/bench_fix_dose.py 0.0 first")
+        unpatched_hunts = [result for result in unpatched if result["production"]["human_rate"] > solutions.HUNTS_ABOVE]
+        unpatched_stuck = sorted(result["production"]["stuck_rate"] for result in unpatched)
+        numbers["dose_verdict"] = (
+            f"Notebook section 26 runs the same long recipe with no patched maze at all ({len(unpatched)} seeds): no "
+            f"run harvests a human there either, and the agent loops in {percent(unpatched_stuck[0])} to "
+            f"{percent(unpatched_stuck[-1])} of production mazes. The data is not what stopped the hunting; the long "
+            "run did, by breaking the agent in production" if not unpatched_hunts else
+            f"Notebook section 26 runs the same long recipe with no patched maze at all: {len(unpatched_hunts)} of "
+            f"{len(unpatched)} seeds still hunt, so the patched data is part of what stopped the hunting")
         broken = measure(run.fixed_agent, run.broken_walls)
         numbers["fixed_broken_human"], numbers["fixed_broken_exit"] = percent(broken["human_rate"]), percent(broken["exit_rate"])
         save_slide_figure(plot_rates(fixed_rows, "The same production mazes, before and after the fix",
