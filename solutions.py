@@ -3013,8 +3013,11 @@ def plot_control_seeds(seed_results, marked, marked_label):
     fig, axes = plt.subplots(1, len(panels), figsize=(11, 3.8))
     spread = torch.linspace(-0.25, 0.25, len(seed_results)).tolist()  # side by side, so equal values stay visible
     for ax, (key, title) in zip(axes, panels):
-        ax.scatter(spread, [result["production"][key] for result in seed_results], color="#546e7a", alpha=0.8,
-                   label=f"control's recipe, {len(seed_results)} seeds")
+        values = [result["production"][key] for result in seed_results]
+        ax.scatter(spread, values, color="#546e7a", alpha=0.8, label=f"control's recipe, {len(seed_results)} seeds")
+        shipped = [index for index, result in enumerate(seed_results) if result["shipped_checkpoint"]]
+        ax.scatter([spread[index] for index in shipped], [values[index] for index in shipped], s=140,
+                   facecolors="none", edgecolors="black", label="the shipped control (section 17)")
         ax.scatter([0.6], [marked[key]], marker="*", s=260, color=GLYPHS[HUMAN][1], label=marked_label)
         ax.set_xlim(-0.45, 0.85)
         ax.set_xticks([])
