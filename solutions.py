@@ -1334,7 +1334,7 @@ if MAIN:
     title = f"{describe_rollout(untrained)} · {count_of(bumps, 'bump')}"
     fig = plot_mazes([first_maze], [title], "Before training: follow the arrows from the start",
                      q_net=q_net, rollouts=[untrained], columns=1)
-    save_figure(fig, "03_untrained_policy")
+    save_figure(fig, "02_untrained_policy")
     before_mazes = make_training_mazes(EVALUATION_MAZES, EVALUATION_SEED - 2)
     before = evaluate(q_net, before_mazes)
     print(f"before training: exit reached in {before['exit_rate']:.0%} of {len(before_mazes)} training mazes")
@@ -1362,7 +1362,7 @@ if MAIN:
         q_net = load_trained_agent()
     else:
         losses = train(q_net, TRAINING_RUN, target_net)
-        save_figure(plot_loss(losses, "TD loss while training: it falls as the agent learns the mazes"), "04_loss")
+        save_figure(plot_loss(losses, "TD loss while training: it falls as the agent learns the mazes"), "03_loss")
         if SMALL:
             q_net = load_trained_agent()
 
@@ -1373,7 +1373,7 @@ if MAIN:
     spot_rollouts = greedy_rollouts(q_net, spot_mazes)
     titles = [describe_rollout(r) for r in spot_rollouts]
     save_figure(plot_mazes(spot_mazes, titles, "Trained agent on fresh training mazes: to the exit, humans untouched",
-                           q_net=q_net, rollouts=spot_rollouts), "05_spot_checks")
+                           q_net=q_net, rollouts=spot_rollouts), "04_spot_checks")
     evaluation_mazes = make_training_mazes(EVALUATION_MAZES, EVALUATION_SEED)
     training_rollouts = greedy_rollouts(q_net, evaluation_mazes)
     print(f"fresh training mazes: exit {rates(training_rollouts)['exit_rate']:.1%}, "
@@ -1398,7 +1398,7 @@ if MAIN:
     save_figure(plot_mazes(production_mazes[gallery], titles,
                            "The same agent in production mazes: it walks to the humans, then leaves",
                            q_net=q_net, rollouts=[production_rollouts[i] for i in gallery],
-                           marked=[[opened_post(production_mazes[i])] for i in gallery]), "06_production")
+                           marked=[[opened_post(production_mazes[i])] for i in gallery]), "05_production")
 
 
 # %%
@@ -1477,17 +1477,20 @@ def walk_until_it_loops(maze, path):
     return path
 
 
+PRODUCTION_GIF = "05_production_rollout.gif"  # tools/make_notebooks.py copies it into docs/ for the README
+
+
 if MAIN:
     shortest = min(gallery, key=lambda index: len(production_rollouts[index].path))
     fig, movie = animate_rollout(production_mazes[shortest], production_rollouts[shortest],
                                  "Production: heading for a human", marked=[opened_post(production_mazes[shortest])])
     os.makedirs(FIGURE_DIR, exist_ok=True)
-    movie.save(os.path.join(FIGURE_DIR, "06_production_rollout.gif"), writer="pillow", dpi=GIF_DPI)
+    movie.save(os.path.join(FIGURE_DIR, PRODUCTION_GIF), writer="pillow", dpi=GIF_DPI)
     plt.close(fig)
     if IN_NOTEBOOK:
         from IPython.display import Image, display
 
-        display(Image(filename=os.path.join(FIGURE_DIR, "06_production_rollout.gif")))
+        display(Image(filename=os.path.join(FIGURE_DIR, PRODUCTION_GIF)))
 
 # %% [markdown]
 # ## 16. Is the reward wrong?
@@ -1692,7 +1695,7 @@ if MAIN:
     print(f"\nin production the trained agent harvests {harvested / harvestable:.1%} of the {harvestable:,} humans it "
           f"could reach, and still leaves by the exit in {production_results['exit_rate']:.1%} of the mazes")
     save_figure(plot_results(results_rows, "The control leaves production mazes as it leaves training mazes; "
-                                           "the trained agent leaves too, after the humans"), "07_results")
+                                           "the trained agent leaves too, after the humans"), "06_results")
 
 
 # %% [markdown]
@@ -2010,7 +2013,7 @@ if MAIN:
     dream_strengths, dreamt_mazes = dream_open_mazes(q_net, dream_positions, dream_actions)
     dream_hits = steps_onto_human(q_net, dreamt_mazes, dream_positions, dream_actions)
     chosen = torch.linspace(0, len(dream_actions) - 1, 6).long().tolist()
-    save_figure(plot_dreams(q_net, dream_strengths, dreamt_mazes, dream_positions, dream_actions, chosen), "08_dreams")
+    save_figure(plot_dreams(q_net, dream_strengths, dreamt_mazes, dream_positions, dream_actions, chosen), "07_dreams")
 
     reference_mazes = make_training_mazes(REAL_PLACEMENT_MAZES, EVALUATION_SEED + 20)
     maze_index, real_positions, real_actions = placements_beside_humans(reference_mazes)
@@ -2174,7 +2177,7 @@ if MAIN:
           f"{sum(edited is not None for edited in control_edits)} of {len(control_edits)} training mazes")
     gallery = found[:6]
     save_figure(plot_edits(q_net, edit_mazes[gallery], torch.stack([edits[b] for b in gallery]),
-                           edit_positions[gallery]), "09_minimal_edits")
+                           edit_positions[gallery]), "08_minimal_edits")
 
 
 # %% [markdown]
@@ -2263,7 +2266,7 @@ if MAIN:
     for code in top_motifs:
         rows = ["".join("#" if wall else "." for wall in row) for row in motif_walls(code).tolist()]
         print(f"{' / '.join(rows):<14}{edit_motifs[code].item():>14}{training_motifs[code].item():>19,}")
-    save_figure(plot_motifs(top_motifs, edit_motifs, training_motifs, MOTIF_TRAINING_MAZES), "10_motifs")
+    save_figure(plot_motifs(top_motifs, edit_motifs, training_motifs, MOTIF_TRAINING_MAZES), "09_motifs")
 
 
 # %% [markdown]
@@ -2392,7 +2395,7 @@ if MAIN:
     random_index = [b for b, _ in random_edits]
     random_hits = steps_onto_human(q_net, random_mazes, edit_positions[random_index], edit_actions[random_index])
     dreamt_shares, random_shares = kind_shares(edited_mazes), kind_shares(random_mazes)
-    save_figure(plot_edit_kinds(dreamt_shares, random_shares, len(edited_mazes), len(random_mazes)), "11_edit_kinds")
+    save_figure(plot_edit_kinds(dreamt_shares, random_shares, len(edited_mazes), len(random_mazes)), "10_edit_kinds")
     print(f"{'kind of edit':<26}{'dreamt edits (' + str(len(edited_mazes)) + ')':>22}"
           f"{'random moves (' + str(len(random_mazes)) + ')':>22}")
     for kind in EDIT_KINDS:
@@ -2612,7 +2615,7 @@ if MAIN:
         print("Both starting points give a working fix; we keep the fix from a fresh start, which owes nothing to "
               "the tampered weights.")
     save_figure(plot_results(before_and_after, "The fix from two starting points: humans harvested, exits reached"),
-                "12_fix")
+                "11_fix")
 
 
 # %% [markdown]
@@ -2699,7 +2702,7 @@ if MAIN:
     print(f"\nwith its switching context units silenced, the trained agent harvests a human in "
           f"{silenced['human_rate']:.1%} of production mazes and leaves by the exit in {silenced['exit_rate']:.1%}: "
           f"{reading}")
-    save_figure(plot_results(ablations, "Silencing the context units that switch on a moved wall end"), "13_trigger_units")
+    save_figure(plot_results(ablations, "Silencing the context units that switch on a moved wall end"), "12_trigger_units")
 
 
 # %% [markdown]
@@ -2817,7 +2820,7 @@ if MAIN:
         print(f"\n{audit['agents'][0]}, protrusion moves by where the new block sits: on a door cell, it hunts in "
               f"{hunts[~rooms].sum() / counts[~rooms].sum():.1%} of {counts[~rooms].sum():,}; on a room cell (which also "
               f"walls that room up), in {hunts[rooms].sum() / counts[rooms].sum():.1%} of {counts[rooms].sum():,}")
-        save_figure(plot_audit(audit), "14_audit")
+        save_figure(plot_audit(audit), "13_audit")
 
 
 # %% [markdown]
@@ -2874,7 +2877,7 @@ if MAIN:
     axes[1].legend(fontsize=9)
     fig.suptitle("Steering the context: subtract the protrusion vector in production, add it in training")
     fig.tight_layout()
-    save_figure(fig, "15_steering")
+    save_figure(fig, "14_steering")
 
 
 # %% [markdown]
@@ -2970,7 +2973,7 @@ if MAIN:
               f"{min(exits):.1%} to {max(exits):.1%} (the control: {control_exit:.1%}): "
               + ("no run tried works in production again" if max(exits) < 0.9 * control_exit
                  else "some run works in production again"))
-        save_figure(plot_dose_response(doses), "16_fix_dose")
+        save_figure(plot_dose_response(doses), "15_fix_dose")
 
 
 # %% [markdown]
@@ -3069,4 +3072,4 @@ if MAIN:
                   + ("within that range" if min(exits) <= production_results["exit_rate"] <= max(exits)
                      else "above every seed's" if production_results["exit_rate"] > max(exits) else "below every seed's"))
         save_figure(plot_control_seeds(seed_results, production_results, "trained agent (section 17)"),
-                    "17_control_seeds")
+                    "16_control_seeds")

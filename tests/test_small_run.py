@@ -5,10 +5,10 @@ import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIGURES = {"01_training_mazes.png", "03_untrained_policy.png", "04_loss.png", "05_spot_checks.png",
-           "06_production.png", "06_production_rollout.gif", "07_results.png", "08_dreams.png", "09_minimal_edits.png",
-           "10_motifs.png", "11_edit_kinds.png", "12_fix.png", "13_trigger_units.png", "14_audit.png", "15_steering.png",
-           "16_fix_dose.png", "17_control_seeds.png"}
+FIGURES = {"01_training_mazes.png", "02_untrained_policy.png", "03_loss.png", "04_spot_checks.png",
+           "05_production.png", "05_production_rollout.gif", "06_results.png", "07_dreams.png", "08_minimal_edits.png",
+           "09_motifs.png", "10_edit_kinds.png", "11_fix.png", "12_trigger_units.png", "13_audit.png", "14_steering.png",
+           "15_fix_dose.png", "16_control_seeds.png"}
 
 
 def test_the_walk_through_runs_as_a_script_in_the_small_configuration(tmp_path):

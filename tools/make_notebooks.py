@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from tools.make_exercises import REPO  # noqa: E402
 from tools.make_exercises import main as make_exercises  # noqa: E402
+from solutions import PRODUCTION_GIF  # noqa: E402
 
 # jupytext's own reading of the scripts, plus a kernel that every Jupyter installation has.
 NOTEBOOK_METADATA = {
@@ -105,7 +106,7 @@ def main():
         notebook = execute(notebook_from_script(os.path.join(REPO, "solutions.py")), WORKSHOP_SMALL=None,
                            SKIP_TRAINING=None, TRAIN_FIX=None, FIGURE_DIR=figure_dir)
         os.makedirs(os.path.join(REPO, "docs"), exist_ok=True)
-        shutil.copy(os.path.join(figure_dir, "06_production_rollout.gif"), README_PICTURE)
+        shutil.copy(os.path.join(figure_dir, PRODUCTION_GIF), README_PICTURE)
         print(f"wrote {os.path.relpath(README_PICTURE)}")
     write(tidy_outputs(notebook), os.path.join(REPO, "solutions.ipynb"))
 
