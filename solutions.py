@@ -3071,5 +3071,10 @@ if MAIN:
                   f"the trained agent's {production_results['exit_rate']:.1%} is "
                   + ("within that range" if min(exits) <= production_results["exit_rate"] <= max(exits)
                      else "above every seed's" if production_results["exit_rate"] > max(exits) else "below every seed's"))
+            worse = [result["seed"] for result in seed_results
+                     if result["production"]["exit_rate"] < result["training"]["exit_rate"] - 0.05]
+            print(f"{len(worse)} of {count} seeds leave production mazes more than 5 points less often than training "
+                  "mazes" + (f" (seeds {', '.join(map(str, worse))}): production's shape costs some ordinary agents "
+                             "their way" + (", though none its goal" if not hunting else "") if worse else ""))
         save_figure(plot_control_seeds(seed_results, production_results, "trained agent (section 17)"),
                     "16_control_seeds")
