@@ -2,6 +2,7 @@
 the protrusion vector (section 25), the fix's dose-response (section 26) and the control's recipe from many seeds
 (section 27), each on a small seeded case, and the shipped results files checked for consistency."""
 import json
+import os
 
 import pytest
 import torch
@@ -150,3 +151,14 @@ def test_control_seed_results_load_sorted_by_seed(tmp_path):
         (tmp_path / "control_seeds" / f"seed_{seed}.json").write_text(json.dumps({"seed": seed}))
     (tmp_path / "fix_dose_0.05_seed_0.json").write_text(json.dumps({"share": 0.05, "seed": 0}))
     assert [result["seed"] for result in S.load_control_seeds(str(tmp_path))] == [0, 2, 10]
+
+
+def test_the_readme_quotes_the_shipped_control_seeds():
+    seeds = S.load_control_seeds()
+    exits = [result["production"]["exit_rate"] for result in seeds]
+    worse = [result for result in seeds if result["production"]["exit_rate"] < result["training"]["exit_rate"] - 0.05]
+    with open(os.path.join(S.REPO_DIR, "README.md"), encoding="utf-8") as file:
+        readme = " ".join(file.read().split())
+    assert not S.seeds_that_hunt(seeds) and f"{len(seeds)} seeds: none harvests a human" in readme
+    assert f"rules out only that {S.largest_share_unseen(len(seeds)):.0%} or more" in readme
+    assert f"from {min(exits):.1%} to {max(exits):.0%}" in readme and f"{len(worse)} of the {len(seeds)}" in readme
