@@ -3029,7 +3029,8 @@ def plot_control_seeds(seed_results, marked, marked_label):
             ax.set_ylim(-0.05, 1.05)
             ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         else:
-            ax.set_ylim(0, max(1.0, marked[key], *(result["production"][key] for result in seed_results)) * 1.1)
+            top = max(1.0, marked[key], *(result["production"][key] for result in seed_results)) * 1.1
+            ax.set_ylim(-0.05 * top, top)
     axes[1].legend(fontsize=9, loc="center")
     fig.suptitle(f"In production mazes: the control's recipe from {len(seed_results)} random seeds, and the trained agent")
     fig.tight_layout()
