@@ -24,7 +24,6 @@ def main():
     agents = {"trained agent": S.load_trained_agent(), "control": S.load_control_agent(), "fix": S.load_fixed_agent()}
     audit = S.audit_wall_moves(agents, S.make_training_mazes(AUDIT_MAZES, AUDIT_SEED))
     audit.update(seed=AUDIT_SEED, code_version=code_version(), seconds=round(time.perf_counter() - started))
-    os.makedirs(os.path.dirname(S.AUDIT_PATH), exist_ok=True)
     save_results(audit, S.AUDIT_PATH)
     print(json.dumps({key: value for key, value in audit.items() if "by_shut_cell" not in key}, indent=1))
     print(f"wrote {S.AUDIT_PATH} in {audit['seconds']} s")

@@ -484,7 +484,7 @@ def main():
         unpatched = run.doses.get(0.0)
         if not unpatched:
             raise SystemExit("no results/fix_dose_0.0_seed_*.json: run benchmarks/bench_fix_dose.py 0.0 first")
-        unpatched_hunts = [result for result in unpatched if result["production"]["human_rate"] > solutions.HUNTS_ABOVE]
+        unpatched_hunts = solutions.seeds_that_hunt(unpatched)
         unpatched_stuck = sorted(result["production"]["stuck_rate"] for result in unpatched)
         numbers["dose_verdict"] = (
             f"Notebook section 26 runs the same long recipe with no patched maze at all ({len(unpatched)} seeds): no "
