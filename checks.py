@@ -1556,6 +1556,9 @@ def check_shortest_path_to_exit(shortest_path_to_exit):
     for seed in (2, 9):
         maze = reference.make_training_maze(seed, width=7)
         cases.append((f"training maze {seed}" + maze_text(maze), maze))
+    for seed in (3, 5):
+        maze = reference.make_moved_exit_maze(seed, width=7)
+        cases.append((f"a maze of the new site, the exit away from the corner (seed {seed})" + maze_text(maze), maze))
     for on, maze in cases:
         expected = reference.shortest_path_to_exit(maze)
         got = call(shortest_path_to_exit, {"maze": maze}, on, unique=False,  # any shortest walk is right
@@ -1591,7 +1594,7 @@ def raise_on_invalid_path(path, expected, maze, on):
 def raise_on_invalid_way(path, expected, maze, on):
     """raise_on_invalid_path, without looking for swapped rows and columns."""
     width = maze.shape[0]
-    exit_cell = (width - 1, width - 1)
+    exit_cell = tuple((maze == EXIT).nonzero()[0].tolist())
     if path[0] != START:
         reversed_path = path[0] == exit_cell and path[-1] == START
         raise Diagnosis("the path is reversed" if reversed_path else f"the path starts at {path[0]}", on=on,
@@ -1599,8 +1602,11 @@ def raise_on_invalid_way(path, expected, maze, on):
                         hint="walking came_from back from the exit gives the path backwards: reverse it"
                         if reversed_path else "start the walk at START, (0, 0), and include it")
     if path[-1] != exit_cell:
+        corner = (width - 1, width - 1)
         raise Diagnosis(f"the path ends at {path[-1]}, not at the exit {exit_cell}", on=on, expected=expected, got=path,
-                        hint="the walk ends on the exit, included: walk came_from back from the exit cell itself")
+                        hint="the exit is wherever the maze holds EXIT, not always in the corner: find it with "
+                             "(maze == EXIT).nonzero()" if path[-1] == corner and exit_cell != corner else
+                        "the walk ends on the exit, included: walk came_from back from the exit cell itself")
     for here, there in zip(path, path[1:]):
         if abs(here[0] - there[0]) + abs(here[1] - there[1]) != 1:
             raise Diagnosis(f"{here} and then {there} are not neighbours", on=on, expected=expected, got=path,
@@ -1620,6 +1626,94 @@ def raise_on_invalid_way(path, expected, maze, on):
                         on=on, expected=expected, got=path,
                         hint="breadth-first: take cells from the front of the queue (pop(0)); taking them from the "
                              "back (pop()) is depth-first, which finds a way out but not the shortest")
+
+
+# Hand-made: the exit in the middle of the maze, the corner empty.
+EXIT_INSIDE = reference.maze_from_text("""
+    ..C#H
+    .#.#.
+    ..E..
+    .###.
+    H....
+""")
+
+
+@exercise("corner_proxy")
+def check_corner_proxy(corner_proxy):
+    """A hand-made maze with its exit in the middle, mazes of the new site (7x7), and a training maze."""
+    cases = [("a maze with its exit in the middle" + maze_text(EXIT_INSIDE), EXIT_INSIDE)]
+    for seed in (4, 8):
+        maze = reference.make_moved_exit_maze(seed, width=7)
+        cases.append((f"a maze of the new site (seed {seed})" + maze_text(maze), maze))
+    training = reference.make_training_maze(6, width=7)
+    cases.append(("a training maze, its exit already in the corner" + maze_text(training), training))
+    for on, maze in cases:
+        expected = reference.corner_proxy(maze)
+        got = call(corner_proxy, {"maze": maze}, on, change_hints={
+            "maze": "clone the maze first (maze.clone()) and change the copy: writing into the maze moves the exit "
+                    "for whoever called you, and path_rewards then scores the agent in the wrong maze"})
+        expect_tensor(got, expected, on, kind_hint="a maze of cell codes, like the input: keep its dtype",
+                      dtype_reason="a maze of cell codes keeps the input's dtype (int8); clone() does")
+        if torch.equal(got, expected):
+            continue
+        width = maze.shape[0]
+        exits = [tuple(cell) for cell in (got == EXIT).nonzero().tolist()]
+        if len(exits) > 1:
+            raise Diagnosis(f"{len(exits)} exits, at {exits}", on=on, expected=maze_text(expected),
+                            got=maze_text(got), hint="empty the old exit's cell (EMPTY) as well as putting EXIT "
+                                                     "in the corner: a maze has one exit")
+        if (width - 1, width - 1) not in exits:
+            raise Diagnosis(f"the exit is at {exits[0] if exits else 'no cell'}, not in the bottom-right corner",
+                            on=on, expected=maze_text(expected), got=maze_text(got),
+                            hint="the corner is maze[-1, -1], row n - 1 and column n - 1, where every training "
+                                 "maze has its exit")
+        old_exit = tuple((maze == EXIT).nonzero()[0].tolist())
+        if got[old_exit] != EMPTY:
+            raise Diagnosis(f"the old exit's cell {old_exit} holds {CODE_NAMES.get(got[old_exit].item(), '?')}",
+                            on=on, expected=maze_text(expected), got=maze_text(got),
+                            hint="the old exit's cell becomes EMPTY: a cell the agent can walk through")
+        raise Diagnosis("other cells changed too", on=on, expected=maze_text(expected), got=maze_text(got),
+                        hint="only two cells change: the old exit (to EMPTY) and the corner (to EXIT)")
+
+
+def value_map_cases():
+    """(description, q_map, maze): Q-maps whose values say where they sit, and random ones."""
+    generator = torch.Generator().manual_seed(44)
+    action, row, col = torch.meshgrid(*(torch.arange(size) for size in (4, 5, 5)), indexing="ij")
+    yield ("a Q-map whose value at [action, row, col] is 100 action + 10 row + col, on the maze" + maze_text(ITEMS_MAZE),
+           (100 * action + 10 * row + col).float(), ITEMS_MAZE)
+    for seed in (2, 7):
+        maze = reference.make_moved_exit_maze(seed, width=7)
+        yield (f"a random Q-map on a maze of the new site (seed {seed})" + maze_text(maze),
+               torch.randn(4, 7, 7, generator=generator) * 5 + 8, maze)
+
+
+@exercise("value_map")
+def check_value_map(value_map):
+    """A Q-map whose values say where they sit, on a hand-made maze, then random Q-maps on 7x7 mazes."""
+    for on, q_map, maze in value_map_cases():
+        expected = reference.value_map(q_map, maze)
+        got = call(value_map, {"q_map": q_map, "maze": maze}, on)
+        expect_tensor(got, expected, on, shape_hints={
+            (4, maze.shape[0], maze.shape[0]): "one value per cell: the largest over the four actions, dim=0",
+            (maze.shape[0],): "the largest over the actions is q_map.max(dim=0), not over a row or column"},
+                      kind_hint="values are floats, like the Q-values; nan marks the cells where the agent cannot stand")
+        got = got.detach().cpu()
+        standing = (maze == EMPTY)
+        if got[~standing].isnan().all() and torch.allclose(got[standing], expected[standing]):
+            continue
+        if not got[~standing].isnan().all():
+            cell = tuple(((~standing) & ~got.isnan()).nonzero()[0].tolist())
+            raise Diagnosis(f"a value at {cell}, where the maze holds {CODE_NAMES.get(maze[cell].item(), '?')}",
+                            on=on, expected=show(expected), got=show(got),
+                            hint="only EMPTY cells get a value: torch.where(maze == EMPTY, values, torch.nan)")
+        recognise(got[standing], expected[standing], on=on, hint="the largest of the four Q-values of each cell",
+                  mistakes=[("the smallest Q-value, not the largest", "q_map.max(dim=0).values: the value of the best "
+                             "action", q_map.min(0).values[standing]),
+                            ("the mean Q-value, not the largest", "q_map.max(dim=0).values: the value of the best action",
+                             q_map.mean(0)[standing]),
+                            ("the index of the best action, not its value", ".max(dim=0).values, not .indices or argmax",
+                             q_map.argmax(0)[standing].float())])
 
 
 @exercise("dream_walls")

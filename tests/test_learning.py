@@ -154,6 +154,40 @@ def test_propagate_passes_gradients_to_the_sources():
     assert sources.grad[0, 0, 0, 4].item() == pytest.approx(1 + 0.5 + 0.25 + 0.125 + 0.0625)
 
 
+def propagation_inputs(kind, width, seed):
+    """Sources and relays (4 mazes, 3 channels) as the network makes them, or as tests of ties need them."""
+    generator = torch.Generator().manual_seed(seed)
+    if kind == "training mazes":
+        planes = encode_mazes(make_training_mazes(4, seed=seed, width=width))
+        open_cells, passing = 1 - planes[:, :1], (1 - planes[:, :1]) * (1 - planes[:, 3:])
+        return torch.rand(4, 3, width, width, generator=generator) * open_cells, 0.95 * passing.expand(-1, 3, -1, -1)
+    if kind == "open mazes with ties":  # one source a channel, the same relay everywhere: equal signals meet
+        sources = (torch.rand(4, 3, width, width, generator=generator) > 0.9).float()
+        return sources, torch.full((4, 3, width, width), 0.9)
+    # soft walls, as in a dream: every relay different
+    return torch.rand(4, 3, width, width, generator=generator), 0.95 * torch.rand(4, 3, width, width, generator=generator)
+
+
+@pytest.mark.parametrize("kind", ["training mazes", "open mazes with ties", "soft walls"])
+@pytest.mark.parametrize("width", [5, 7, 9])
+def test_the_networks_propagation_gives_the_signals_and_gradients_of_propagate(kind, width):
+    sources, relay = propagation_inputs(kind, width, seed=width)
+    rounds = width * width  # enough for any path without loops
+    weights = torch.randn(4, 3, width, width, generator=torch.Generator().manual_seed(1))
+    results = []
+    for spread in (lambda s, r: propagate(s, r, rounds), S.FastPropagation.apply):
+        leaves = sources.clone().requires_grad_(True), relay.clone().requires_grad_(True)
+        signal = spread(*leaves)
+        results.append((signal.detach(), *torch.autograd.grad((signal * weights).sum(), leaves)))
+    for readable, fast in zip(*results):
+        assert torch.allclose(readable, fast, atol=1e-5)
+
+
+def test_the_networks_propagation_stops_when_a_round_changes_nothing():
+    sources, relay = propagation_inputs("training mazes", 7, seed=3)
+    assert torch.equal(S.FastPropagation.apply(sources, relay), propagate(sources, relay, S.propagation_rounds(7)))
+
+
 # ---------------------------------------------------------------------------------------------
 # The Q-network and its Q-maps
 
@@ -199,7 +233,15 @@ def test_q_values_at_reads_each_agents_cell():
 # Bellman targets, the loss, the target network
 
 
-class ItemCounter(nn.Module):
+class StandIn(nn.Module):
+    """A stand-in for a QNetwork, defined by its Q-maps (forward): q_values_of_cells reads them out as training does."""
+
+    def q_values_of_cells(self, planes, cells=None):
+        q_maps = self(planes).permute(0, 2, 3, 1)  # (B, n, n, 4)
+        return q_maps.flatten(0, 2) if cells is None else q_maps[cells]
+
+
+class ItemCounter(StandIn):
     """A stand-in network whose Q-map says what is left in the maze and where: 100 per crop, 10 per human,
     plus the action, plus the cell (row / 10, col / 100)."""
 
@@ -215,16 +257,20 @@ class ItemCounter(nn.Module):
 def test_next_q_values_score_each_step_where_and_in_the_maze_it_lands():
     mazes = torch.stack([maze_from_text(HAND), maze_from_text(ITEMS)])
     outcome = transitions(mazes)
-    next_q = next_q_values(ItemCounter(), mazes, outcome)
-    assert next_q.shape == (2, 5, 5, 4, 4)
+    standing = mazes == EMPTY
+    next_q = next_q_values(ItemCounter(), mazes, outcome, standing)
+    assert next_q.shape == (int(standing.sum()), 4, 4)
     assert not next_q.requires_grad
     harvests = 0
-    for b, row, col, action in torch.cartesian_prod(*(torch.arange(size) for size in (2, 5, 5, 4))).tolist():
-        after = step_batch(mazes[b:b + 1], torch.tensor([[row, col]]), torch.tensor([action]))
-        # A step onto an item lands in the maze without it: the item counts drop by one there.
-        expected = q_values_at(ItemCounter()(encode_mazes(after.mazes)), after.positions)[0]
-        assert torch.allclose(next_q[b, row, col, action], expected), (b, row, col, action)
-        harvests += outcome.harvests[b, row, col, action].item()
+    for index, (b, row, col) in enumerate(standing.nonzero().tolist()):
+        for action in range(4):
+            after = step_batch(mazes[b:b + 1], torch.tensor([[row, col]]), torch.tensor([action]))
+            if after.terminals[0]:
+                continue  # the exit ends the episode: the target reads nothing there
+            # A step onto an item lands in the maze without it: the item counts drop by one there.
+            expected = q_values_at(ItemCounter()(encode_mazes(after.mazes)), after.positions)[0]
+            assert torch.allclose(next_q[index, action], expected), (b, row, col, action)
+            harvests += outcome.harvests[b, row, col, action].item()
     assert harvests >= 4
 
 
@@ -251,13 +297,15 @@ def test_bellman_target_keeps_every_leading_axis():
 
 
 def test_a_step_onto_the_exit_is_worth_its_reward_whatever_the_target_network_says():
-    class Huge(nn.Module):
+    class Huge(StandIn):
         def forward(self, planes):
             return torch.full((len(planes), 4) + tuple(planes.shape[2:]), 1000.0)
 
     mazes = maze_from_text(HAND)[None]
     outcome = transitions(mazes)
-    target = bellman_target(next_q_values(Huge(), mazes, outcome), outcome.rewards, outcome.terminals)
+    everywhere = torch.ones_like(mazes, dtype=torch.bool)
+    target = bellman_target(next_q_values(Huge(), mazes, outcome, everywhere), outcome.rewards[everywhere],
+                            outcome.terminals[everywhere]).reshape(1, 5, 5, 4)
     assert outcome.terminals[0, 3, 4, DOWN] and outcome.terminals[0, 4, 3, RIGHT]
     assert target[outcome.terminals].tolist() == pytest.approx([REWARDS.move + REWARDS.exit] * 2)
     assert target[0, 0, 0, DOWN].item() == pytest.approx(REWARDS.move + GAMMA * 1000)
@@ -278,7 +326,7 @@ def test_td_loss_gradient_is_bounded():
     assert predicted.grad.tolist() == pytest.approx([1.0 / 2, -0.5 / 2])
 
 
-class FreeQMap(nn.Module):
+class FreeQMap(StandIn):
     """A stand-in network that ignores the maze: one free Q-value per action and cell."""
 
     def __init__(self, width, seed):
@@ -298,9 +346,10 @@ def test_td_loss_on_mazes_covers_every_empty_cell_and_nothing_else():
     assert torch.equal(learned, maze == EMPTY)
     assert target_net.q_map.grad is None  # targets are labels
     outcome = transitions(maze[None])
-    target = bellman_target(next_q_values(target_net, maze[None], outcome), outcome.rewards, outcome.terminals)[0]
     empty = maze == EMPTY
-    by_hand = td_loss(q_net.q_map.detach().permute(1, 2, 0)[empty].flatten(), target[empty].flatten())
+    target = bellman_target(next_q_values(target_net, maze[None], outcome, empty[None]), outcome.rewards[0][empty],
+                            outcome.terminals[0][empty])
+    by_hand = td_loss(q_net.q_map.detach().permute(1, 2, 0)[empty].flatten(), target.flatten())
     assert loss.item() == pytest.approx(by_hand.item())
 
 
