@@ -1222,7 +1222,7 @@ def check_q_values_at(q_values_at):
                              reference.q_values_at(q_maps, positions.flip(1)))])
         if not got.requires_grad:
             raise Diagnosis("no gradient flows back to the Q-maps", on=on,
-                            hint="no .detach(), .item() or torch.no_grad(): the dreams of section 18 climb the "
+                            hint="no .detach(), .item() or torch.no_grad(): the dreams of section 23 climb the "
                                  "gradient through these values into the maze")
 
 
@@ -1336,8 +1336,10 @@ def bellman_cases():
            torch.tensor([False, True]), None)
     yield ("every action at one cell of 4 mazes: next_q (4, 4, 4), rewards and terminals (4, 4), gamma 0.5",
            *random_steps((4, 4), 0.25), 0.5)
-    yield ("every cell and action of 2 mazes (5x5), as in training: next_q (2, 5, 5, 4, 4), rewards and terminals "
-           "(2, 5, 5, 4), the default gamma", *random_steps((2, 5, 5, 4), 0.1), None)
+    yield ("every action from 50 cells, as in training: next_q (50, 4, 4), rewards and terminals (50, 4), the default "
+           "gamma", *random_steps((50, 4), 0.1), None)
+    yield ("every cell and action of 2 mazes (5x5): next_q (2, 5, 5, 4, 4), rewards and terminals (2, 5, 5, 4), the "
+           "default gamma", *random_steps((2, 5, 5, 4), 0.1), None)
 
 
 @exercise("bellman_target")
@@ -1566,7 +1568,7 @@ def check_shortest_path_to_exit(shortest_path_to_exit):
                                          "writing into the maze changes it for whoever called you"})
         got = as_cells(got, on, expected, "path_rewards walks the path pair by pair and asks `here != there` of "
                                           "each pair of cells, which a tensor cannot answer: return a list",
-                       tuples_reason="section 21 asks `opened_post(maze) in shortest_path_to_exit(maze)`, and a "
+                       tuples_reason="section 26 asks `opened_post(maze) in shortest_path_to_exit(maze)`, and a "
                                      "(row, col) tuple never equals a [row, col] list: append tuple(cell), or the "
                                      "(row, col) keys of came_from")
         if not got:

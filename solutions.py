@@ -3511,7 +3511,7 @@ def measure_with_silenced_units(q_net, mazes, module, units):
     """measure(), with the given output units (channels) of `module`, a part of q_net, forced to zero."""
     def silence(output):
         output = output.clone()
-        output[:, units] = 0.0
+        output[..., units] = 0.0  # the units are the last axis, for the context (B, K) and the scorer (N, 4, H)
         return output
 
     return measure_with_changed_output(q_net, mazes, module, silence)
