@@ -3324,6 +3324,18 @@ if MAIN:
 
 
 # %% [markdown]
+# So what does dreaming buy? Not cheapness here: the trigger is a shape that a random wall move makes
+# often, so random tries find it fast, and in a world this small an audit of every move is affordable.
+# Random search pays for how rare triggering inputs are among the inputs it can sample; a gradient step
+# does not depend on that rarity, only on the gradient pointing somewhere useful. So gradients are the
+# tool to reach for when triggers are rare among random inputs: a trigger that needs several features at
+# once, or an input space far too large to sample, such as images or text. Whether they then beat search
+# is a measurement to make on that problem, as we did on this one. What the dreams gave here besides a
+# hit: edits small enough to read, whose shapes sections 25 and 26 could count against random moves. And
+# section 31 shows a check that needs no search at all.
+
+
+# %% [markdown]
 # ## 28. The fix, and the run without it
 #
 # Now that we know the shape, put it in the training data: a quarter of the training mazes get one

@@ -22,7 +22,7 @@ OPEN_DREAM_TARGET_S = 10
 
 
 def main():
-    q_net = S.load_trained_agent()
+    q_net = S.load_agent(S.TRAINED_AGENT_PATH)
     print(f"{S.DEVICE}, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}")
 
     positions, actions = S.dream_placements()
@@ -51,8 +51,8 @@ def main():
     print(f"random valid wall moves: {len(kept)} in {move_time:.1f} s; trigger in {hits:.1%}; "
           + ", ".join(f"{kind} {share:.1%}" for kind, share in shares.items()))
 
-    for name, agent in (("control", S.load_control_agent()), ("fixed agent", S.load_fixed_agent()),
-                        ("fix from the starting weights", S.load_fixed_agent(from_starting_weights=True))):
+    for name, agent in (("control", S.load_agent(S.CONTROL_AGENT_PATH)), ("fixed agent", S.load_agent(S.FIXED_AGENT_PATH)),
+                        ("fix from the starting weights", S.load_agent(S.PATCHED_START_PATH))):
         edits = S.minimal_edit_dreams(agent, mazes, positions, actions)
         print(f"negative control, {name}: a triggering wall move found in "
               f"{sum(edited is not None for edited in edits)} of {len(mazes)} training mazes")

@@ -1,8 +1,8 @@
 """Speed figures for the foundation: the cost of `import solutions`, making a pool of mazes, training
-throughput, the learner's training cell, and a full from-scratch training run (the control's recipe).
-Prints numbers; asserts nothing.
+throughput, act 2's training cell, and a full from-scratch training run (act 1's training cell, the control's
+recipe). Prints numbers; asserts nothing.
 
-    python benchmarks/bench_foundation.py            # everything (about 7 minutes on 2 cores)
+    python benchmarks/bench_foundation.py            # everything (about 2 minutes on 2 cores)
     python benchmarks/bench_foundation.py --quick    # skip the full training run
 """
 import os
@@ -45,15 +45,15 @@ def main():
     print(f"training throughput: {short.steps / train_time:.0f} steps/s at {short.mazes_per_step} mazes a step "
           f"(one pool included), {S.DEVICE}, {torch.get_num_threads()} threads")
 
-    q_net, target_net = S.load_starting_weights()
-    fine_tune_time, _ = seconds(lambda: S.train(q_net, S.FINE_TUNE_CONFIG, target_net, progress=False))
-    print(f"the learner's training cell (section 14): {fine_tune_time:.0f} s for {S.FINE_TUNE_CONFIG.steps} steps "
-          "(target < 60 s)")
+    q_net = S.load_agent(S.STARTING_WEIGHTS_PATH)
+    fine_tune_time, _ = seconds(lambda: S.train(q_net, S.FINE_TUNE_CONFIG, progress=False))
+    print(f"act 2's training cell (section 20): {fine_tune_time:.1f} s for {S.FINE_TUNE_CONFIG.steps} steps "
+          "(target < 15 s)")
 
     if "--quick" not in sys.argv:
         torch.manual_seed(0)
         q_net = S.QNetwork().to(S.DEVICE)
-        train_time, _ = seconds(lambda: S.train(q_net, config, progress=False))
+        train_time, _ = seconds(lambda: S.train(q_net, config, progress=False))  # target: 60 s or less
         # Seeds other than the walk-through's, so the figures are on mazes nothing was tuned on.
         training = S.measure(q_net, S.make_training_mazes(1_000, S.EVALUATION_SEED + 100))
         production = S.measure(q_net, make_production_mazes(1_000, S.EVALUATION_SEED + 101))

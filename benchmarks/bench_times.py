@@ -2,11 +2,9 @@
 prints them as the Markdown table that README.md and presentation/RUNBOOK.md both quote. Prints numbers;
 asserts nothing.
 
-    python benchmarks/bench_times.py          # about 15 minutes on a 2-core CPU: it runs the test suite too
+    python benchmarks/bench_times.py          # about 25 minutes on a 2-core CPU: it runs the test suite too
 
 Run it on an otherwise idle machine: other processes on the same cores slow torch down several times.
-`python spoilers.py` (every shipped weight from scratch, over half an hour) is not rerun here; its time
-is the one spoilers.py printed when it made the shipped weights.
 """
 import os
 import re
@@ -19,13 +17,15 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COMMANDS = (
     ("`python solutions.py`, the whole story", [sys.executable, "solutions.py"], {}),
     ("`SKIP_TRAINING=1 python solutions.py`", [sys.executable, "solutions.py"], {"SKIP_TRAINING": "1"}),
-    ("`TRAIN_FIX=1`: the fix's training run alone (6,000 Adam steps)",
-     [sys.executable, "-c", "import solutions; solutions.train_the_fix(progress=False)"], {}),
+    ("a training run from a random start alone (act 1's cell, 6,000 Adam steps)",
+     [sys.executable, "-c", "import solutions; solutions.train_from_scratch(progress=False)"], {}),
+    ("`python spoilers.py`, every shipped weight from scratch", [sys.executable, "spoilers.py"], {}),
     ("`python -m pytest -q`", [sys.executable, "-m", "pytest", "-q"], {}),
     ("`python presentation/build.py`", [sys.executable, "presentation/build.py"], {}),
     ("`python tools/make_notebooks.py`", [sys.executable, "tools/make_notebooks.py"], {}),
 )
-NOTEBOOK_CELLS = (("the training cell (600 SGD steps from the shipped weights)", "# Run: train"),
+NOTEBOOK_CELLS = (("act 1's training cell (6,000 Adam steps from a random start)", "# Run: train your agent"),
+                  ("act 2's training cell (100 Adam steps from the shipped starting weights)", "# Run: fine-tune"),
                   ("each dream cell (section 18, 162 placements x 2 restarts; section 19, 2 x 200 mazes)",
                    "# Run: dream"))
 

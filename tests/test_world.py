@@ -153,18 +153,22 @@ def test_seven_row_template_is_valid():
     ("\n".join(SEVEN_ROWS[:5] + ["......E"]), r"6 rows of 7 cells, expected a square"),
     (".....\n.#.#.\n.....\n....E", r"4 rows of 5 cells, expected a square"),
     ("\n".join(SEVEN_ROWS) + "\n.......", r"8 rows of 7 cells, expected a square"),
-    # No exit: says where it should be.
-    (with_row(6, "......."), r"no exit.*'E' at row 6, column 6"),
-    # Exit in the wrong place.
-    (with_row(6, "E......"), r"bottom-right.*row 6, column 6"),
+    # Two exits: says where the second one is.
+    (with_row(6, "E.....E"), r"at most one exit.*row 6, column 6"),
     # Even width and width 3.
     ("......\n" * 5 + ".....E", r"odd.*>= 5.*6"),
     ("...\n...\n..E", r"odd.*>= 5.*3"),
 ], ids=["ragged-short", "ragged-long", "unknown-x", "unknown-e", "unknown-space", "6x7", "4x5", "8x7",
-        "no-exit", "exit-misplaced", "even-width", "width-3"])
+        "two-exits", "even-width", "width-3"])
 def test_text_errors_are_specific(text, pattern):
     with pytest.raises(ValueError, match=pattern):
         maze_from_text(text)
+
+
+def test_the_exit_may_stand_anywhere_or_nowhere():
+    check_maze(edited({(4, 4): EMPTY, (2, 2): EXIT}))  # act 1's new site
+    check_maze(edited({(4, 4): EMPTY}))  # no exit at all: act 1's probe
+    assert (maze_from_text(with_row(6, ".......")) == EXIT).sum() == 0
 
 
 def test_text_rejects_items_on_the_start():
@@ -203,9 +207,8 @@ def edited(changes, dtype=torch.int8):
     (valid_maze().bool(), r"integer"),
     (edited({(2, 3): 4}), r"unknown cell code 4 at row 2, column 3"),
     (edited({(1, 0): -2}), r"unknown cell code -2 at row 1, column 0"),
-    (edited({(4, 4): EMPTY}), r"exactly one exit"),
-    (edited({(4, 4): EMPTY, (2, 2): EXIT}), r"exactly one exit"),
-    (edited({(0, 2): EXIT}), r"exactly one exit"),
+    (edited({(0, 2): EXIT}), r"at most one exit, found another at row 4, column 4"),
+    (edited({(4, 4): EMPTY, (2, 2): EXIT, (1, 3): EXIT}), r"at most one exit"),
     (edited({(0, 0): WALL}), r"start cell"),
     (edited({(0, 0): CROP}), r"start cell"),
     (edited({(0, 0): HUMAN}), r"start cell"),

@@ -1,7 +1,7 @@
 """Regenerate exercises.py, exercises.ipynb and solutions.ipynb from solutions.py, and the README's
 picture (docs/production_rollout.gif, the production episode the notebook animates).
 
-    python tools/make_notebooks.py     # about a minute on a 2-core CPU: it runs the walk-through once
+    python tools/make_notebooks.py     # a few minutes on a 2-core CPU: it runs the walk-through once
 
 exercises.ipynb has no outputs (the learner runs it). solutions.ipynb is executed at full size, so
 that it reads on a code host with its figures and printouts and without running anything.
@@ -101,10 +101,10 @@ def write(notebook, path):
 def main():
     make_exercises()
     write(notebook_from_script(os.path.join(REPO, "exercises.py")), os.path.join(REPO, "exercises.ipynb"))
-    print("executing solutions.ipynb at full size (training included, about a minute)...")
+    print("executing solutions.ipynb at full size (training included, a few minutes)...")
     with tempfile.TemporaryDirectory() as figure_dir:
         notebook = execute(notebook_from_script(os.path.join(REPO, "solutions.py")), WORKSHOP_SMALL=None,
-                           SKIP_TRAINING=None, TRAIN_FIX=None, FIGURE_DIR=figure_dir)
+                           SKIP_TRAINING=None, TRAIN_COVERED=None, FIGURE_DIR=figure_dir)
         os.makedirs(os.path.join(REPO, "docs"), exist_ok=True)
         shutil.copy(os.path.join(figure_dir, PRODUCTION_GIF), README_PICTURE)
         print(f"wrote {os.path.relpath(README_PICTURE)}")
