@@ -3,10 +3,11 @@
 //   1. what the build exported (presentation/playground.py);
 //   2. the world: one step and a greedy rollout, as solutions.py's step_batch and greedy_rollouts;
 //   3. the network: QNetwork.forward of solutions.py, for one maze;
-//   4. the blind spot: spoilers.could_be_training_maze and solutions.single_block_protrusions;
+//   4. the blind spot: spoilers.could_be_training_maze, every reason a maze fails it and the cells to outline,
+//      and solutions.single_block_protrusions;
 //   5. mazes as text: solutions.maze_to_text and maze_from_text;
-//   6. drawing the maze, the policy, the path and the panel;
-//   7. editing: clicks, drags, keys, undo, presets and the text box;
+//   6. drawing the maze, the policy, the path and the panel, and the sentence that says why the agent hunts;
+//   7. editing: the pieces a click places, drags, keys, undo, presets and the text box;
 //   8. window.playground, the handle tests/test_playground.py drives the page by.
 // Sections 2 to 5 are the second implementation of behaviour Python already has; the test compares them.
 "use strict";
@@ -18,13 +19,14 @@ const CELLS = WIDTH * WIDTH; // a maze is a flat array of cell codes: cell = row
 const { WALL, EMPTY, CROP, HUMAN, EXIT } = DATA.cells;
 const PLANE_CODES = [WALL, CROP, HUMAN, EXIT]; // encode_mazes's planes, in solutions.PLANES order
 const START = DATA.start[0] * WIDTH + DATA.start[1];
-const EXIT_CELL = CELLS - 1; // the exit is always in the bottom-right corner
+const CORNER = DATA.corner[0] * WIDTH + DATA.corner[1]; // where the training generator always puts the exit
 const ACTIONS = DATA.actionMoves.length;
 const REWARDS = DATA.rewards;
 
 const rowOf = (cell) => Math.floor(cell / WIDTH);
 const colOf = (cell) => cell % WIDTH;
 const cellName = (cell) => `(${rowOf(cell)}, ${colOf(cell)})`;
+const exitOf = (maze) => maze.indexOf(EXIT); // a maze has at most one exit, anywhere; -1 when it has none
 
 // NEIGHBOUR[action * CELLS + cell]: the cell one step away, or -1 beyond the border.
 const NEIGHBOUR = new Int32Array(ACTIONS * CELLS);
@@ -155,11 +157,13 @@ function relu(values) {
 
 const sigmoid = (x) => 1 / (1 + Math.exp(-x));
 
-function propagate(sources, relay, channels, rounds) {
+function propagate(sources, relay, channels) {
   // Each round, a cell keeps the larger of its own source and relay x its best neighbour (0 beyond the border).
-  let signal = Float64Array.from(sources);
-  for (let round = 0; round < rounds; round++) {
-    const next = new Float64Array(signal.length);
+  // As solutions.FastPropagation: rounds until one changes nothing, at most one a cell (no path without loops
+  // is longer).
+  let signal = Float64Array.from(sources), next = new Float64Array(signal.length);
+  for (let round = 0; round < CELLS; round++) {
+    let changed = false;
     for (let channel = 0; channel < channels; channel++) {
       for (let cell = 0; cell < CELLS; cell++) {
         let best = -Infinity;
@@ -169,9 +173,11 @@ function propagate(sources, relay, channels, rounds) {
         }
         const index = channel * CELLS + cell;
         next[index] = Math.max(sources[index], relay[index] * best);
+        changed = changed || next[index] !== signal[index];
       }
     }
-    signal = next;
+    [signal, next] = [next, signal];
+    if (!changed) break;
   }
   return signal;
 }
@@ -195,8 +201,9 @@ function mazeContext(agent, walls) {
   return dense(strongest, w["to_context.0.weight"], w["to_context.0.bias"]).map(sigmoid);
 }
 
-function forward(agent, maze) {
+function forward(agent, maze, context = null) {
   // QNetwork.forward on one maze: the Q-value of every action at every cell, qMap[action * CELLS + cell].
+  // `context`: mazeContext's answer for this maze's walls, when the caller has it already.
   const w = agent.weights, channels = agent.sizes.channels;
   const planes = new Float64Array(PLANE_CODES.length * CELLS);
   PLANE_CODES.forEach((code, plane) => {
@@ -207,7 +214,7 @@ function forward(agent, maze) {
   const features = relu(conv3x3(relu(conv3x3(planes, PLANE_CODES.length, WIDTH, w["features.0.weight"], w["features.0.bias"])),
     channels, WIDTH, w["features.2.weight"], w["features.2.bias"]));
   // 4. The context shifts the sources; 2. the sources, nothing at walls.
-  const shift = dense(mazeContext(agent, walls), w["context_to_sources.weight"], w["context_to_sources.bias"]);
+  const shift = dense(context || mazeContext(agent, walls), w["context_to_sources.weight"], w["context_to_sources.bias"]);
   const sources = new Float64Array(channels * CELLS), relay = new Float64Array(channels * CELLS);
   const cellFeatures = new Float64Array(channels);
   for (let cell = 0; cell < CELLS; cell++) {
@@ -219,11 +226,12 @@ function forward(agent, maze) {
       relay[channel * CELLS + cell] = sigmoid(w.decay_logits[channel]) * (1 - walls[cell]) * (1 - exits[cell]);
     }
   }
-  const signals = propagate(sources, relay, channels, agent.rounds);
+  const signals = propagate(sources, relay, channels);
   // 5. Score each move from the signals where it lands, what is ahead, and the signals here.
   const qMap = new Float64Array(ACTIONS * CELLS);
   const move = new Float64Array(2 * channels + PLANE_CODES.length);
   // The move scorer runs 4 x CELLS times per maze: its layers reuse these buffers instead of allocating.
+  // nn.Linear layers: head.0 (hidden, 2 x channels + 4), head.2 (hidden, hidden), head.4 (1, hidden).
   const hidden = new Float64Array(agent.sizes.hidden_units), deeper = new Float64Array(agent.sizes.hidden_units);
   const score = new Float64Array(1);
   for (let action = 0; action < ACTIONS; action++) {
@@ -247,9 +255,14 @@ function forward(agent, maze) {
   return qMap;
 }
 
+const wallPlane = (maze) => Float64Array.from(maze, (code) => (code === WALL ? 1 : 0));
+const contextOf = (agent, maze) => mazeContext(agent, wallPlane(maze)); // solutions.context_of, for one maze
+const average = (values) => values.reduce((total, value) => total + value, 0) / values.length;
+
 // ---- 4. The blind spot -----------------------------------------------------------------------------
 const isPost = (cell) => rowOf(cell) % 2 === 1 && colOf(cell) % 2 === 1; // always a wall in training mazes
 const isRoom = (cell) => rowOf(cell) % 2 === 0 && colOf(cell) % 2 === 0; // always open in training mazes
+const isItem = (code) => code === CROP || code === HUMAN;
 
 function neighbours(cell) {
   const found = [];
@@ -260,10 +273,12 @@ function neighbours(cell) {
   return found;
 }
 
+const openNeighbours = (maze, cell) => neighbours(cell).filter((n) => maze[n] !== WALL);
+
 function deadEnds(maze) {
   const ends = [];
   for (let cell = 0; cell < CELLS; cell++) {
-    if (maze[cell] !== WALL && neighbours(cell).filter((n) => maze[n] !== WALL).length === 1) ends.push(cell);
+    if (maze[cell] !== WALL && openNeighbours(maze, cell).length === 1) ends.push(cell);
   }
   return ends;
 }
@@ -280,58 +295,121 @@ function singleBlockProtrusions(maze) {
   return found;
 }
 
-function trainingGeneratorVerdict(maze) {
-  // spoilers.could_be_training_maze, with the first reason it fails: { possible, reason }.
-  const no = (reason) => ({ possible: false, reason });
-  // 1. Posts are walls and rooms are open.
-  for (let cell = 0; cell < CELLS; cell++) {
-    if (isPost(cell) && maze[cell] !== WALL) return no(`the post at ${cellName(cell)} is open: the generator always walls posts`);
-    if (isRoom(cell) && maze[cell] === WALL) return no(`the room at ${cellName(cell)} is walled: the generator opens every room`);
-  }
-  // 2. The corridors are a tree: all open cells reached from the start, one edge fewer than cells.
-  const open = [];
-  let edges = 0;
-  for (let cell = 0; cell < CELLS; cell++) {
-    if (maze[cell] === WALL) continue;
-    open.push(cell);
-    edges += neighbours(cell).filter((n) => maze[n] !== WALL).length;
-  }
-  edges /= 2;
-  const parent = new Map([[START, null]]), depth = new Map([[START, 0]]), stack = [START];
+const openPosts = (maze) => [...maze.keys()].filter((cell) => isPost(cell) && maze[cell] !== WALL);
+const walledRooms = (maze) => [...maze.keys()].filter((cell) => isRoom(cell) && maze[cell] === WALL);
+
+function reachedFrom(maze, start, passable) {
+  // The cells a walk from `start` reaches through cells where passable(code) holds, and each one's parent and
+  // depth in the search (a depth-first search, as could_be_training_maze's).
+  const parent = new Map([[start, null]]), depth = new Map([[start, 0]]), stack = [start];
   while (stack.length) {
     const cell = stack.pop();
     for (const next of neighbours(cell)) {
-      if (maze[next] !== WALL && !parent.has(next)) {
+      if (passable(maze[next]) && !parent.has(next)) {
         parent.set(next, cell);
         depth.set(next, depth.get(cell) + 1);
         stack.push(next);
       }
     }
   }
-  if (parent.size !== open.length) return no("some open cells cannot be reached from the start");
-  if (edges !== open.length - 1) return no("the corridors form a loop: the generator carves a tree");
-  // 3. Depth-first carving: the two rooms beside a shut door lie on one branch.
-  const isAncestor = (ancestor, cell) => {
-    while (depth.get(cell) > depth.get(ancestor)) cell = parent.get(cell);
-    return cell === ancestor;
-  };
+  return { parent, depth };
+}
+
+function cellsOnLoops(maze) {
+  // The open cells left after dead ends are pruned again and again: the cells on a loop, or between two loops.
+  const degree = new Int32Array(CELLS), left = new Set(), pruned = [];
   for (let cell = 0; cell < CELLS; cell++) {
-    if ((rowOf(cell) + colOf(cell)) % 2 === 0 || maze[cell] !== WALL) continue;
-    let [shallow, deep] = rowOf(cell) % 2 === 1 ? [cell - WIDTH, cell + WIDTH] : [cell - 1, cell + 1];
-    if (depth.get(deep) < depth.get(shallow)) [shallow, deep] = [deep, shallow];
-    if (!isAncestor(shallow, deep)) {
-      return no(`the shut door at ${cellName(cell)} parts two branches: depth-first carving would have opened it`);
+    if (maze[cell] === WALL) continue;
+    degree[cell] = openNeighbours(maze, cell).length;
+    left.add(cell);
+    if (degree[cell] <= 1) pruned.push(cell);
+  }
+  while (pruned.length) {
+    const cell = pruned.pop();
+    if (!left.delete(cell)) continue;
+    for (const next of openNeighbours(maze, cell)) {
+      if (left.has(next) && --degree[next] <= 1) pruned.push(next);
     }
   }
-  // 4. An item in every dead end but the start and the exit, and nowhere else.
-  const ends = new Set(deadEnds(maze).filter((cell) => cell !== START && cell !== EXIT_CELL));
-  for (const cell of ends) {
-    if (maze[cell] !== CROP && maze[cell] !== HUMAN) return no(`the dead end at ${cellName(cell)} holds no item`);
+  return [...left].sort((a, b) => a - b);
+}
+
+const listed = (cells) => {
+  const names = cells.map(cellName);
+  return names.length < 3 ? names.join(" and ") : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
+};
+const plural = (count, one, many) => (count === 1 ? one : many);
+
+function trainingGeneratorVerdict(maze) {
+  // spoilers.could_be_training_maze, with every reason it fails, not only the first: { possible, reasons }, each
+  // reason { rule, text, cells } with the cells it is about, which the page outlines. `possible` is
+  // could_be_training_maze's answer: true exactly when there is no reason.
+  const reasons = [];
+  const fails = (rule, cells, text) => reasons.push({ rule, cells, text });
+  // 1. The exit in the bottom-right corner.
+  const exit = exitOf(maze);
+  if (exit < 0) fails("exit", [CORNER], `there is no exit: the generator always puts it in the bottom-right corner ${cellName(CORNER)}`);
+  else if (exit !== CORNER) fails("exit", [exit], `the exit is at ${cellName(exit)}: the generator always puts it in the bottom-right corner`);
+  // 2. Posts (odd row, odd column) are walls and rooms (even row, even column) are open: the lattice.
+  const posts = openPosts(maze), rooms = walledRooms(maze);
+  if (posts.length) {
+    fails("post", posts, `the ${plural(posts.length, "post", "posts")} at ${listed(posts)} ${plural(posts.length, "is", "are")} open: `
+      + "the generator walls every cell with an odd row and an odd column");
   }
-  for (const cell of open) {
-    if ((maze[cell] === CROP || maze[cell] === HUMAN) && !ends.has(cell)) return no(`the item at ${cellName(cell)} is not at a dead end`);
+  if (rooms.length) {
+    fails("room", rooms, `the ${plural(rooms.length, "room", "rooms")} at ${listed(rooms)} ${plural(rooms.length, "is a wall", "are walls")}: `
+      + "the generator opens every cell with an even row and an even column");
   }
-  return { possible: true, reason: "" };
+  // 3. The corridors are a tree: every open cell reached from the start, and no loop.
+  const open = [...maze.keys()].filter((cell) => maze[cell] !== WALL);
+  const { parent, depth } = reachedFrom(maze, START, (code) => code !== WALL);
+  const unreachable = open.filter((cell) => !parent.has(cell));
+  if (unreachable.length) {
+    fails("unreachable", unreachable, `${unreachable.length} open ${plural(unreachable.length, "cell", "cells")} cannot be reached from the start`);
+  }
+  const loop = cellsOnLoops(maze);
+  if (loop.length) fails("loop", loop, "the corridors form a loop: in a training maze there is only one way between any two cells");
+  // 4. Depth-first carving: the two rooms beside a shut door lie on one branch (one is on the way to the other).
+  // As in could_be_training_maze, only once the lattice and the tree hold: until then doors and branches are not
+  // the generator's, and a wall moved by one block would flag doors it never touched.
+  if (!posts.length && !rooms.length && !unreachable.length && !loop.length) {
+    const isAncestor = (ancestor, cell) => {
+      while (depth.get(cell) > depth.get(ancestor)) cell = parent.get(cell);
+      return cell === ancestor;
+    };
+    const doors = [];
+    for (let cell = 0; cell < CELLS; cell++) {
+      if ((rowOf(cell) + colOf(cell)) % 2 === 0 || maze[cell] !== WALL) continue;
+      let [shallow, deep] = rowOf(cell) % 2 === 1 ? [cell - WIDTH, cell + WIDTH] : [cell - 1, cell + 1];
+      if (depth.get(deep) < depth.get(shallow)) [shallow, deep] = [deep, shallow];
+      if (!isAncestor(shallow, deep)) doors.push(cell);
+    }
+    if (doors.length) {
+      fails("door", doors, `the shut ${plural(doors.length, "door", "doors")} at ${listed(doors)} ${plural(doors.length, "parts", "part")} `
+        + "two branches of the corridors: the generator, which carves each branch to its end before the next, would have opened it");
+    }
+  }
+  // 5. An item in every dead end but the start (and the corner, and wherever the exit is), and nowhere else.
+  const ends = new Set(deadEnds(maze).filter((cell) => cell !== START && cell !== CORNER && cell !== exit));
+  const emptyEnds = [...ends].filter((cell) => !isItem(maze[cell]));
+  if (emptyEnds.length) {
+    fails("empty dead end", emptyEnds, `the dead ${plural(emptyEnds.length, "end", "ends")} at ${listed(emptyEnds)} `
+      + `${plural(emptyEnds.length, "holds", "hold")} no crop or human: the generator fills every dead end`);
+  }
+  const strayItems = open.filter((cell) => isItem(maze[cell]) && !ends.has(cell));
+  if (strayItems.length) {
+    fails("stray item", strayItems, `the ${plural(strayItems.length, "item", "items")} at ${listed(strayItems)} `
+      + `${plural(strayItems.length, "is", "are")} not at a dead end: the generator puts items only there`);
+  }
+  return { possible: reasons.length === 0, reasons };
+}
+
+function reachable(maze, passable) {
+  // The cells a walk from the start reaches through cells where passable(code) holds, and whether it can step
+  // onto the exit (which ends the walk).
+  const { parent } = reachedFrom(maze, START, passable);
+  const exit = exitOf(maze);
+  return { cells: parent, exit: exit >= 0 && neighbours(exit).some((cell) => parent.has(cell)) };
 }
 
 // ---- 5. Mazes as text ------------------------------------------------------------------------------
@@ -345,7 +423,8 @@ function mazeToText(maze) {
 }
 
 function mazeFromText(text) {
-  // maze_from_text's rules and messages, for this page's width. Throws an Error that says what is wrong.
+  // maze_from_text's rules and messages (check_maze's among them), for this page's width. Throws an Error that
+  // says what is wrong.
   const rows = text.trim().split(/\r\n|\r|\n/).map((line) => line.trim());
   const width = rows[0].length;
   rows.forEach((row, rowIndex) => {
@@ -357,18 +436,20 @@ function mazeFromText(text) {
     });
   });
   if (rows.length !== width) throw new Error(`maze has ${rows.length} rows of ${width} cells, expected a square`);
+  if (width < 5 || width % 2 === 0) throw new Error(`maze width must be an odd number >= 5, got ${width}`);
   if (width !== WIDTH) throw new Error(`the agents read ${WIDTH}x${WIDTH} mazes, got ${width}x${width}`);
   const maze = Int8Array.from(rows.join(""), (char) => CELL_OF_TEXT.get(char));
-  if (maze[EXIT_CELL] !== EXIT || maze.filter((code) => code === EXIT).length !== 1) {
-    throw new Error(`expected exactly one exit, in the bottom-right corner (row ${WIDTH - 1}, column ${WIDTH - 1})`);
+  const exits = [...maze.keys()].filter((cell) => maze[cell] === EXIT);
+  if (exits.length > 1) {
+    throw new Error(`expected at most one exit, found another at row ${rowOf(exits[1])}, column ${colOf(exits[1])}`);
   }
-  if (maze[START] !== EMPTY) throw new Error(`expected the start cell ${cellName(START)} to be empty`);
+  if (maze[START] !== EMPTY) throw new Error(`expected the start cell ${cellName(START)} to be empty, found '${TEXT_OF_CELL.get(maze[START])}'`);
   return maze;
 }
 
 // ---- 6. Drawing ------------------------------------------------------------------------------------
-// Colours and glyphs are solutions.py's (CELL_COLOURS, GLYPHS, AGENT_COLOUR, EDIT_COLOUR), so the page looks
-// like every figure. The two marks no figure has get colours of their own.
+// Colours and glyphs are solutions.py's (CELL_COLOURS, GLYPHS, AGENT_COLOUR, EDIT_COLOUR, MARK_COLOUR), so the
+// page looks like every figure. The marks no figure has get colours of their own.
 const CELL_COLOURS = new Map(Object.entries(DATA.cellColours).map(([code, colour]) => [Number(code), colour]));
 const GLYPHS = new Map(Object.entries(DATA.glyphs).map(([code, glyph]) => [Number(code), glyph]));
 const POLICY_ARROW_COLOUR = "#555555"; // draw_arrow's grey
@@ -378,7 +459,7 @@ const svg = document.getElementById("maze");
 const MARGIN = 0.05; // around the cells, in cells, so that the outer lines are not cut in half
 svg.setAttribute("viewBox", `${-MARGIN} ${-MARGIN} ${WIDTH + 2 * MARGIN} ${WIDTH + 2 * MARGIN}`);
 for (const [name, colour] of [["--agent", DATA.agentColour], ["--wall", CELL_COLOURS.get(WALL)], ["--human", GLYPHS.get(HUMAN)[1]],
-  ["--crop", GLYPHS.get(CROP)[1]], ["--protrusion", PROTRUSION_COLOUR]]) {
+  ["--crop", GLYPHS.get(CROP)[1]], ["--protrusion", PROTRUSION_COLOUR], ["--mark", DATA.markColour]]) {
   document.documentElement.style.setProperty(name, colour);
 }
 
@@ -397,11 +478,23 @@ function arrowPath(cell, action, length) {
 const rect = (cell, inset, attributes) =>
   `<rect x="${colOf(cell) + inset}" y="${rowOf(cell) + inset}" width="${1 - 2 * inset}" height="${1 - 2 * inset}" ${attributes}/>`;
 
+const harvestedStroke = (x, y, colour) =>
+  `<line x1="${x - 0.25}" y1="${y + 0.25}" x2="${x + 0.25}" y2="${y - 0.25}" stroke="${colour}" stroke-width="0.07"/>`;
+
+// A cell that breaks a rule of the training generator: a white band (so it shows on a wall too) under a dashed
+// line in the figures' mark colour.
+const ruleOutline = (cell) => rect(cell, 0.14, `fill="none" stroke="#ffffff" stroke-width="0.1" data-outline="rule" data-cell="${cell}"`)
+  + rect(cell, 0.14, `fill="none" stroke="${DATA.markColour}" stroke-width="0.08" stroke-dasharray="0.14 0.07"`);
+
+function outlinedCells(verdict) {
+  return [...new Set(verdict.reasons.flatMap((reason) => reason.cells))].sort((a, b) => a - b);
+}
+
 function mazeSvg(view) {
-  // view: { maze, qMap, rollout, protrusions, marks: { changed, dreamAgent }, cursor, showCursor }.
+  // view: { maze, qMap, rollout, verdict, protrusions, marks: { changed, dreamAgent }, cursor, showCursor }.
   const parts = [];
   // Items the rollout walks over are harvested: drawn faded and struck through, as in the figures.
-  const harvested = new Set(view.rollout ? view.rollout.path.filter((cell) => view.maze[cell] === CROP || view.maze[cell] === HUMAN) : []);
+  const harvested = new Set(view.rollout ? view.rollout.path.filter((cell) => isItem(view.maze[cell])) : []);
   for (let cell = 0; cell < CELLS; cell++) {
     const code = view.maze[cell];
     const fill = harvested.has(cell) ? CELL_COLOURS.get(EMPTY) : CELL_COLOURS.get(code);
@@ -415,14 +508,17 @@ function mazeSvg(view) {
     }
   }
   if (view.qMap) {
+    // The greedy move where the agent can stand: on open floor (items are harvested on arrival, and the exit
+    // ends the episode; nobody stands in a wall).
     for (let cell = 0; cell < CELLS; cell++) {
-      if (view.maze[cell] === EMPTY) parts.push(`<path d="${arrowPath(cell, greedyAction(view.qMap, cell), 0.42)}" fill="${POLICY_ARROW_COLOUR}"/>`);
+      if (view.maze[cell] === EMPTY) parts.push(`<path d="${arrowPath(cell, greedyAction(view.qMap, cell), 0.42)}" fill="${POLICY_ARROW_COLOUR}" data-arrow="${cell}"/>`);
     }
   }
   for (const cell of view.protrusions) {
-    parts.push(rect(cell, 0.08, `fill="none" stroke="${PROTRUSION_COLOUR}" stroke-width="0.09" stroke-dasharray="0.16 0.08"`));
+    parts.push(rect(cell, 0.06, `fill="none" stroke="${PROTRUSION_COLOUR}" stroke-width="0.08" stroke-dasharray="0.16 0.08" data-outline="protrusion" data-cell="${cell}"`));
   }
-  for (const cell of view.marks.changed) parts.push(rect(cell, 0.05, `fill="none" stroke="${DATA.editColour}" stroke-width="0.09"`));
+  for (const cell of outlinedCells(view.verdict)) parts.push(ruleOutline(cell));
+  for (const cell of view.marks.changed) parts.push(rect(cell, 0.03, `fill="none" stroke="${DATA.editColour}" stroke-width="0.06"`));
   if (view.marks.dreamAgent !== null) {
     const [x, y] = centre(view.marks.dreamAgent);
     parts.push(`<circle cx="${x}" cy="${y}" r="0.36" fill="none" stroke="${DATA.agentColour}" stroke-width="0.06" stroke-dasharray="0.12 0.07"/>`);
@@ -442,37 +538,103 @@ function mazeSvg(view) {
   return parts.join("");
 }
 
-const harvestedStroke = (x, y, colour) =>
-  `<line x1="${x - 0.25}" y1="${y + 0.25}" x2="${x + 0.25}" y2="${y - 0.25}" stroke="${colour}" stroke-width="0.07"/>`;
-
 const format = (value) => value.toFixed(2);
+const count = (number, noun) => `${number} ${noun}${number === 1 ? "" : "s"}`;
 
-function outcomeHtml(rollout) {
+function outcomeHtml(rollout, maze) {
   const steps = rollout.path.length - 1;
+  const exit = exitOf(maze);
   const ending = rollout.reachedExit ? `<span class="good">reaches the exit</span> in ${steps} steps`
-    : rollout.stuck ? `<span class="bad">stuck in a loop</span>: never reaches the exit`
-      : `<span class="bad">never reaches the exit</span> in ${steps} steps`;
-  const humans = rollout.humans ? `<span class="bad">${rollout.humans} human${rollout.humans > 1 ? "s" : ""}</span>` : "0 humans";
+    : exit < 0 ? `<span class="bad">no exit to reach</span>: ${rollout.stuck ? "it walks in a loop" : `it walks ${steps} steps`}`
+      : rollout.stuck ? `<span class="bad">stuck in a loop</span>: never reaches the exit`
+        : `<span class="bad">never reaches the exit</span> in ${steps} steps`;
+  const humans = rollout.humans ? `<span class="bad">${count(rollout.humans, "human")}</span>` : "0 humans";
+  // solutions.where_it_ended's "old corner": the exit is elsewhere, and the agent walked onto the corner.
+  const corner = !rollout.reachedExit && exit !== CORNER && rollout.path.includes(CORNER)
+    ? `<div>It walks to the bottom-right corner ${cellName(CORNER)}, where the exit stood in every training maze.</div>` : "";
   return `<div class="headline">${ending}</div>`
-    + `<div>harvests ${rollout.crops} crop${rollout.crops === 1 ? "" : "s"} and ${humans}; return ${format(rollout.discountedReturn)}</div>`;
+    + `<div>harvests ${count(rollout.crops, "crop")} and ${humans}; return ${format(rollout.discountedReturn)}</div>${corner}`;
+}
+
+// ---- 6b. What the context reads, and why the agent hunts or not ----------------------------------
+// Each agent's context was read by the build on the walk-through's own training and production mazes
+// (agent.context: for each kind, how many mazes and the lowest and highest average of its units). The page
+// compares the maze on screen with those readings; every number it states comes from them or from this maze.
+const CONTEXT_TOLERANCE = 0.005; // a reading this close to a range is in it, as its two decimals show
+
+function readContext(agent, context) {
+  const mean = average(context), { training, production } = agent.context;
+  const near = (range) => mean >= range.low - CONTEXT_TOLERANCE && mean <= range.high + CONTEXT_TOLERANCE;
+  // A switch: training and production mazes read apart. Past the middle of the gap, this maze reads as production.
+  const hasSwitch = production.low > training.high;
+  const switched = hasSwitch && mean > (training.high + production.low) / 2;
+  return { mean, hasSwitch, switched, nearTraining: near(training), nearProduction: near(production) };
+}
+
+function rangeText(range) {
+  const [low, high] = [format(range.low), format(range.high)];
+  return low === high ? `${low} on all ${range.mazes}` : `${low} to ${high} on ${range.mazes}`;
+}
+
+function contextLikeText(reading) {
+  // How this maze's reading compares with the agent's readings on training and production mazes.
+  if (reading.nearTraining && reading.nearProduction) return "as on training and production mazes alike";
+  if (reading.nearTraining) return "as on training mazes, not as on production mazes";
+  if (reading.nearProduction) return "as on production mazes, not as on training mazes";
+  if (!reading.hasSwitch) return "unlike on any training or production maze";
+  return `nearer to what it reads on ${reading.switched ? "production" : "training"} mazes`;
+}
+
+function whySentence(maze, rollout, reading) {
+  // One plain sentence: why the agent harvests a human here, or why not.
+  const reads = `its context reads ${format(reading.mean)}, ${contextLikeText(reading)}`;
+  const walkable = (code) => code !== WALL && code !== EXIT; // stepping onto the exit ends the walk
+  if (rollout.humans) {
+    if (reading.switched) return `It hunts because ${reads}: it takes this maze for a production maze.`;
+    const cause = exitOf(maze) < 0 ? "with no exit to walk to, it wanders onto one"
+      : reachable(maze, walkable).exit && !reachable(maze, (code) => walkable(code) && code !== HUMAN).exit
+        ? "every way to the exit passes a human" : "its path runs over one where it could have gone round";
+    return `It harvests a human, but not because of its context, which reads ${format(reading.mean)}, ${contextLikeText(reading)}: ${cause}.`;
+  }
+  if (reading.switched) {
+    const reached = reachable(maze, walkable).cells;
+    const cause = !maze.includes(HUMAN) ? "there is no human in this maze"
+      : ![...reached.keys()].some((cell) => maze[cell] === HUMAN) ? "no human can be reached from the start without stepping onto the exit"
+        : rollout.stuck && !rollout.reachedExit ? "it is caught in a loop before it reaches one"
+          : "its path passes none";
+    return `It harvests no human, although ${reads}: ${cause}.`;
+  }
+  return `It spares the humans: ${reads}.`;
+}
+
+function contextHtml(agent, context, reading) {
+  // The units as numbers, each over a bar as tall as its value, their average, and the build's readings.
+  const units = Array.from(context, (value) =>
+    `<span class="unit" style="--value:${value.toFixed(3)}" title="${value.toFixed(4)}">${format(value)}</span>`).join("");
+  const { training, production } = agent.context;
+  return `<div class="units"><b>Context ${format(reading.mean)}</b>${units}</div>`
+    + `<div class="muted">The average of ${context.length} numbers the network reads off the walls' shape. On training `
+    + `mazes: ${rangeText(training)}; on production mazes: ${rangeText(production)}.</div>`;
 }
 
 function verdictHtml(verdict, protrusions) {
-  const answer = verdict.possible ? `<span class="good">yes</span>` : `<span class="bad">no</span>: ${verdict.reason}`;
+  const answer = verdict.possible ? `<span class="good">yes</span>` : `<span class="bad">no</span>`;
+  const reasons = verdict.reasons.map((reason) => `<li data-rule="${reason.rule}"><span class="mark-key"></span>${reason.text}</li>`).join("");
   const marked = protrusions.length
-    ? `<div><span class="protrusion-key"></span>${protrusions.length} wall${protrusions.length > 1 ? "s stick" : " sticks"} out by a single block, never seen in training</div>`
-    : "<div>no wall sticks out by a single block</div>";
-  return `<div class="headline">Could the training generator make this maze? ${answer}</div>${marked}`;
+    ? `<li><span class="protrusion-key"></span>${protrusions.length} ${plural(protrusions.length, "wall sticks", "walls stick")} out by a single block, as no wall in a training maze does</li>`
+    : "";
+  return `<div class="headline">Could the training generator make this maze? ${answer}</div>`
+    + (reasons || marked ? `<ul class="reasons">${reasons}${marked}</ul>` : "");
 }
 
-const KIND_OF_CELL = new Map([[WALL, "a wall"], [CROP, "a crop"], [HUMAN, "a human"], [EXIT, "the exit"]]);
+const KIND_OF_CELL = new Map([[CROP, "a crop"], [HUMAN, "a human"]]);
 
 function qValuesHtml(qMap, cell, maze) {
   // Always one line of text and one row of four, so that the panel below does not jump as the pointer moves.
-  if (cell === null) {
-    const blanks = DATA.actionNames.map((name) => `<td>${name} &ndash;</td>`).join("");
-    return `<div>Q-values: point at a cell</div><table><tr>${blanks}</tr></table>`;
-  }
+  const blanks = `<table><tr>${DATA.actionNames.map((name) => `<td>${name} &ndash;</td>`).join("")}</tr></table>`;
+  if (cell === null) return `<div>Q-values: point at a cell</div>${blanks}`;
+  if (maze[cell] === WALL) return `<div>${cellName(cell)} is a wall: the agent never stands there</div>${blanks}`;
+  if (maze[cell] === EXIT) return `<div>${cellName(cell)} is the exit: stepping onto it ends the episode</div>${blanks}`;
   const best = greedyAction(qMap, cell);
   const values = DATA.actionNames.map((name, action) =>
     `<td class="${action === best ? "best" : ""}">${name} ${format(qMap[action * CELLS + cell])}</td>`).join("");
@@ -492,6 +654,7 @@ function legendHtml() {
     [mark(`<polyline points="0,0.5 0.7,0.5" stroke="${DATA.agentColour}" stroke-width="0.14" stroke-opacity="0.6"/><rect x="0.6" y="0.35" width="0.3" height="0.3" fill="${DATA.agentColour}"/>`), "greedy path, end"],
     [mark(`<path d="${arrowPath(0, DATA.actionNames.indexOf("right"), 0.8)}" fill="${POLICY_ARROW_COLOUR}"/>`), "greedy move"],
     [mark(`<text x="0.5" y="0.69" fill="${GLYPHS.get(HUMAN)[1]}" fill-opacity="0.4" font-size="0.55" font-weight="bold" text-anchor="middle">${GLYPHS.get(HUMAN)[0]}</text>${harvestedStroke(0.5, 0.5, GLYPHS.get(HUMAN)[1])}`), "harvested"],
+    [mark(`<rect x="0.1" y="0.1" width="0.8" height="0.8" fill="none" stroke="${DATA.markColour}" stroke-width="0.12" stroke-dasharray="0.18 0.08"/>`), "breaks a training-maze rule"],
     [mark(`<rect x="0" y="0" width="1" height="1" fill="${CELL_COLOURS.get(WALL)}"/><rect x="0.1" y="0.1" width="0.8" height="0.8" fill="none" stroke="${PROTRUSION_COLOUR}" stroke-width="0.12" stroke-dasharray="0.18 0.08"/>`), "single-block wall"],
     [mark(`<rect x="0.07" y="0.07" width="0.86" height="0.86" fill="none" stroke="${DATA.editColour}" stroke-width="0.12"/>`), "moved by a dream"],
   ];
@@ -499,13 +662,22 @@ function legendHtml() {
 }
 
 // ---- 7. Editing ------------------------------------------------------------------------------------
-const CLICK_CYCLE = [WALL, EMPTY, CROP, HUMAN]; // what a click turns a cell into, in turn
-const KEY_CODES = { w: WALL, o: EMPTY, c: CROP, h: HUMAN };
+// A click toggles the chosen piece on a cell: a wall (the default), a crop or a human, each against open floor;
+// the exit piece moves the exit to the cell, or takes it away when clicked on the exit. The start never
+// changes, and only the exit piece (or the key E) moves the exit.
+const TOOLS = [
+  { code: WALL, name: "wall", title: "A click walls an open cell or opens a wall; a drag paints (or clears) walls" },
+  { code: CROP, name: "crop", title: "A click puts a crop on a cell, or takes it away" },
+  { code: HUMAN, name: "human", title: "A click puts a human on a cell, or takes them away" },
+  { code: EXIT, name: "exit", title: "A click moves the exit to a cell; a click on the exit takes it away" },
+];
+const KEY_CODES = { w: WALL, o: EMPTY, c: CROP, h: HUMAN, e: EXIT };
 const ARROW_KEYS = { ArrowUp: "up", ArrowDown: "down", ArrowLeft: "left", ArrowRight: "right" }; // solutions.ACTION_NAMES
 const HISTORY_LIMIT = 200;
 const NO_MARKS = { changed: [], dreamAgent: null };
-const isFixed = (cell) => cell === START || cell === EXIT_CELL;
+const TEXT_LABEL = "maze from the text box";
 const agentBox = document.getElementById("agents");
+const toolBox = document.getElementById("tools");
 const presetBox = document.getElementById("presets");
 const textBox = document.getElementById("maze-text");
 const textStatus = document.getElementById("text-status");
@@ -513,19 +685,45 @@ const presetNote = document.getElementById("preset-note");
 const aboutAgent = document.getElementById("about-agent");
 
 const state = {
-  maze: null, loaded: null, marks: NO_MARKS, history: [], agent: AGENTS[0] || null, cursor: START,
-  hover: null, showCursor: false, lastUpdateMs: 0, shown: null,
+  maze: null, loaded: null, label: "", presetIndex: null, marks: NO_MARKS, history: [], agent: null, tool: WALL,
+  cursor: START, hover: null, showCursor: false, lastUpdateMs: 0, shown: null,
 };
 
 function analyse(agent, maze) {
   // Everything the page shows about one maze for one agent.
-  const qMap = agent ? forward(agent, maze) : null;
-  return {
-    qMap,
-    rollout: agent ? greedyRollout(agent, maze, qMap) : null,
-    verdict: trainingGeneratorVerdict(maze),
-    protrusions: singleBlockProtrusions(maze),
-  };
+  const verdict = trainingGeneratorVerdict(maze), protrusions = singleBlockProtrusions(maze);
+  if (!agent) return { context: null, qMap: null, rollout: null, reading: null, why: "", verdict, protrusions };
+  const context = contextOf(agent, maze);
+  const qMap = forward(agent, maze, context);
+  const rollout = greedyRollout(agent, maze, qMap);
+  const reading = readContext(agent, context);
+  return { context, qMap, rollout, reading, why: whySentence(maze, rollout, reading), verdict, protrusions };
+}
+
+const isEdited = () => mazeToText(state.maze) !== mazeToText(state.loaded);
+const mazeLabel = () => (isEdited() ? `${state.label}, edited` : state.label);
+
+function showLabel() {
+  // The maze list names the maze on screen, and says when it was edited since it was loaded.
+  for (const option of presetBox.options) option.textContent = option.dataset.label;
+  const option = presetBox.querySelector(`option[value="${state.presetIndex === null ? "text" : state.presetIndex}"]`);
+  option.hidden = false;
+  presetBox.value = option.value;
+  option.textContent = mazeLabel();
+}
+
+function setTextStatus(text, kind = "") {
+  textStatus.textContent = text;
+  textStatus.className = kind;
+}
+
+function syncText() {
+  // The text box shows the maze on screen, unless someone is typing in it; what it said about older text goes.
+  const text = mazeToText(state.maze);
+  if (document.activeElement !== textBox && textBox.value !== text) {
+    textBox.value = text;
+    setTextStatus("");
+  }
 }
 
 function redraw() {
@@ -533,10 +731,13 @@ function redraw() {
   const shown = analyse(state.agent, state.maze);
   state.shown = shown;
   svg.innerHTML = mazeSvg({ maze: state.maze, ...shown, marks: state.marks, cursor: state.cursor, showCursor: state.showCursor });
-  document.getElementById("outcome").innerHTML = shown.rollout ? outcomeHtml(shown.rollout) : "No agent could be loaded when this page was built.";
+  document.getElementById("outcome").innerHTML = shown.rollout
+    ? `${outcomeHtml(shown.rollout, state.maze)}<div class="why">${shown.why}</div>` : "No agent could be loaded when this page was built.";
+  document.getElementById("context").innerHTML = shown.reading ? contextHtml(state.agent, shown.context, shown.reading) : "";
   document.getElementById("verdict").innerHTML = verdictHtml(shown.verdict, shown.protrusions);
   showQValues();
-  if (document.activeElement !== textBox) textBox.value = mazeToText(state.maze);
+  showLabel();
+  syncText();
   document.getElementById("undo").disabled = state.history.length === 0;
   svg.getBoundingClientRect(); // lay the page out now, so that the time below includes it
   state.lastUpdateMs = performance.now() - started;
@@ -554,21 +755,34 @@ function remember(maze = state.maze) {
   if (state.history.length > HISTORY_LIMIT) state.history.shift();
 }
 
-function setCell(cell, code) {
-  // Returns whether the maze changed; the start and the exit never do.
-  if (isFixed(cell) || state.maze[cell] === code) return false;
-  state.maze[cell] = code;
+function applyTool(maze, cell, tool) {
+  // A click with `tool` on `cell`, in place; returns whether the maze changed.
+  if (cell === START) return false;
+  if (tool === EXIT) {
+    const exit = exitOf(maze);
+    if (exit >= 0) maze[exit] = EMPTY;
+    if (exit !== cell) maze[cell] = EXIT;
+    return true;
+  }
+  if (maze[cell] === EXIT) return false;
+  maze[cell] = maze[cell] === tool ? EMPTY : tool;
   return true;
 }
 
-function edit(cell, code) {
+function paintCell(maze, cell, code) {
+  // Set a cell to a wall, floor, crop or human; the start and the exit stay as they are.
+  if (cell === START || maze[cell] === EXIT || maze[cell] === code) return false;
+  maze[cell] = code;
+  return true;
+}
+
+function change(mutate) {
+  // One edit: `mutate` changes the maze in place and says whether it did; Undo takes it back.
   const before = Int8Array.from(state.maze);
-  if (!setCell(cell, code)) return;
+  if (!mutate(state.maze)) return;
   remember(before);
   redraw();
 }
-
-const nextInCycle = (code) => CLICK_CYCLE[(CLICK_CYCLE.indexOf(code) + 1) % CLICK_CYCLE.length];
 
 function undo() {
   if (!state.history.length) return;
@@ -576,17 +790,19 @@ function undo() {
   redraw();
 }
 
-function load(maze, marks = NO_MARKS) {
+function load(maze, marks, label, presetIndex) {
   // A new maze to edit: Reset comes back to it, and Undo to the maze before it.
   remember();
   state.maze = Int8Array.from(maze);
   state.loaded = Int8Array.from(maze);
   state.marks = marks;
+  state.label = label;
+  state.presetIndex = presetIndex;
   redraw();
 }
 
 function reset() {
-  if (mazeToText(state.maze) === mazeToText(state.loaded)) return;
+  if (!isEdited()) return;
   remember();
   state.maze = Int8Array.from(state.loaded);
   redraw();
@@ -599,36 +815,51 @@ function selectAgent(name) {
   document.getElementById(`agent-${name}`).checked = true;
   aboutAgent.textContent = agent.about;
   aboutAgent.title = agent.file;
-  redraw();
+  if (state.maze) redraw();
+}
+
+function selectTool(code) {
+  state.tool = code;
+  document.getElementById(`tool-${TOOLS.find((tool) => tool.code === code).name}`).checked = true;
 }
 
 function loadPreset(index) {
   const preset = DATA.presets[index];
-  presetBox.value = String(index);
-  presetNote.textContent = preset.changed ? `The dream moved the outlined cells: at the dashed circle, the agent now steps `
+  presetNote.textContent = preset.changed ? `The dream moved the cells with a solid outline: at the dashed circle, the agent now steps `
     + `${DATA.actionNames[preset.dreamAction]} onto the human. Where does its path from the start go?` : "";
   const marks = preset.changed ? { changed: preset.changed.map(([row, col]) => row * WIDTH + col),
     dreamAgent: preset.dreamAgent[0] * WIDTH + preset.dreamAgent[1] } : NO_MARKS;
-  load(mazeFromText(preset.text), marks);
+  load(mazeFromText(preset.text), marks, preset.label, index);
 }
 
-// The agent buttons, the presets and the legend, from the build's data.
+// The agent buttons, the pieces, the maze list and the legend, from the build's data.
 AGENTS.forEach((agent, index) => {
   agentBox.insertAdjacentHTML("beforeend", `<label title="${agent.about} (key ${index + 1})"><input type="radio" name="agent" `
     + `id="agent-${agent.name}" value="${agent.name}"><span>${agent.label}</span></label>`);
 });
 agentBox.addEventListener("change", (event) => selectAgent(event.target.value));
 
+TOOLS.forEach((tool) => {
+  const look = `background:${CELL_COLOURS.get(tool.code)};color:${GLYPHS.has(tool.code) ? GLYPHS.get(tool.code)[1] : "inherit"}`;
+  toolBox.insertAdjacentHTML("beforeend", `<label title="${tool.title}"><input type="radio" name="tool" id="tool-${tool.name}" `
+    + `value="${tool.code}"><span><span class="swatch" style="${look}">${GLYPHS.has(tool.code) ? GLYPHS.get(tool.code)[0] : ""}</span>${tool.name}</span></label>`);
+});
+toolBox.addEventListener("change", (event) => selectTool(Number(event.target.value)));
+
+presetBox.insertAdjacentHTML("beforeend", `<option value="text" data-label="${TEXT_LABEL}" hidden>${TEXT_LABEL}</option>`);
 for (const group of [...new Set(DATA.presets.map((preset) => preset.group))]) {
   const options = DATA.presets.map((preset, index) => [preset, index]).filter(([preset]) => preset.group === group)
-    .map(([preset, index]) => `<option value="${index}">${preset.label}</option>`).join("");
+    .map(([preset, index]) => `<option value="${index}" data-label="${preset.label}">${preset.label}</option>`).join("");
   presetBox.insertAdjacentHTML("beforeend", `<optgroup label="${group}">${options}</optgroup>`);
 }
-presetBox.addEventListener("change", () => loadPreset(Number(presetBox.value)));
+presetBox.addEventListener("change", () => {
+  if (presetBox.value !== "text") loadPreset(Number(presetBox.value));
+});
 document.getElementById("legend").innerHTML = legendHtml();
 
-// Clicks and drags. A press that leaves its cell paints walls on every cell it passes (one undo step);
-// a press released where it started cycles that cell.
+// Clicks and drags. A press released where it started is a click with the chosen piece. A press that leaves its
+// cell paints every cell it passes (one undo step): with walls, crops or humans, the piece, or open floor when
+// the press began on that piece; the exit piece does not paint.
 let press = null;
 
 function cellAtPointer(event) {
@@ -645,15 +876,16 @@ svg.addEventListener("pointerdown", (event) => {
   state.cursor = cell;
   svg.focus();
   svg.setPointerCapture(event.pointerId);
-  press = { cell, painting: false, before: Int8Array.from(state.maze) };
+  const paint = state.tool === EXIT ? null : state.maze[cell] === state.tool ? EMPTY : state.tool;
+  press = { cell, paint, painting: false, before: Int8Array.from(state.maze) };
 });
 
 svg.addEventListener("pointermove", (event) => {
   const cell = cellAtPointer(event);
-  if (press && cell !== null && (press.painting || cell !== press.cell)) {
+  if (press && press.paint !== null && cell !== null && (press.painting || cell !== press.cell)) {
     press.painting = true;
-    const pressedCellChanged = setCell(press.cell, WALL);
-    if (setCell(cell, WALL) || pressedCellChanged) redraw();
+    const pressedCellChanged = paintCell(state.maze, press.cell, press.paint);
+    if (paintCell(state.maze, cell, press.paint) || pressedCellChanged) redraw();
   }
   if (cell !== state.hover) {
     state.hover = cell;
@@ -665,13 +897,11 @@ svg.addEventListener("pointerup", () => {
   if (!press) return;
   const { cell, painting, before } = press;
   press = null;
-  if (painting) {
-    if (mazeToText(before) !== mazeToText(state.maze)) {
-      remember(before);
-      redraw();
-    }
-  } else {
-    edit(cell, nextInCycle(state.maze[cell]));
+  if (!painting) {
+    change((maze) => applyTool(maze, cell, state.tool));
+  } else if (mazeToText(before) !== mazeToText(state.maze)) {
+    remember(before);
+    redraw();
   }
 });
 
@@ -690,9 +920,11 @@ svg.addEventListener("keydown", (event) => {
     if (next >= 0) state.cursor = next;
     redraw();
   } else if (event.key === " " || event.key === "Enter") {
-    edit(state.cursor, nextInCycle(state.maze[state.cursor]));
+    change((maze) => applyTool(maze, state.cursor, state.tool));
   } else if (key in KEY_CODES && !event.ctrlKey && !event.metaKey) {
-    edit(state.cursor, KEY_CODES[key]);
+    const code = KEY_CODES[key];
+    change((maze) => (code === EXIT ? maze[state.cursor] !== EXIT && applyTool(maze, state.cursor, EXIT)
+      : paintCell(maze, state.cursor, code)));
   } else {
     return;
   }
@@ -700,7 +932,7 @@ svg.addEventListener("keydown", (event) => {
   event.stopPropagation();
 });
 
-// Keys anywhere but in the text box and the preset list: agents, undo, reset, presets.
+// Keys anywhere but in the text box and the maze list: agents, undo, reset, presets.
 document.addEventListener("keydown", (event) => {
   if (event.target === textBox || event.target === presetBox || event.altKey || event.metaKey) return;
   const key = event.key.toLowerCase();
@@ -711,8 +943,8 @@ document.addEventListener("keydown", (event) => {
   else if (key === "u") undo();
   else if (key === "r") reset();
   else if (event.key === "[" || event.key === "]") {
-    const offset = event.key === "]" ? 1 : DATA.presets.length - 1;
-    loadPreset((Number(presetBox.value) + offset) % DATA.presets.length);
+    const current = state.presetIndex ?? (event.key === "]" ? -1 : 0);
+    loadPreset((current + (event.key === "]" ? 1 : DATA.presets.length - 1)) % DATA.presets.length);
   } else return;
   event.preventDefault();
 });
@@ -720,19 +952,30 @@ document.addEventListener("keydown", (event) => {
 document.getElementById("undo").addEventListener("click", undo);
 document.getElementById("reset").addEventListener("click", reset);
 
-// The text box: paste a maze from the notebook (maze_to_text), or copy this one into it.
+// The text box: paste a maze from the notebook (maze_to_text), or copy this one into it. What is wrong with the
+// text shows as it is typed, and goes when it is put right.
+function checkText() {
+  try {
+    const same = mazeToText(mazeFromText(textBox.value)) === mazeToText(state.maze);
+    setTextStatus(same ? "" : "Load it with the button or Ctrl+Enter");
+  } catch (error) {
+    setTextStatus(error.message, "bad");
+  }
+}
+
 function loadText() {
   try {
-    load(mazeFromText(textBox.value));
-    textStatus.textContent = "loaded";
-    textStatus.className = "good";
+    load(mazeFromText(textBox.value), NO_MARKS, TEXT_LABEL, null);
+    presetNote.textContent = "";
+    textBox.value = mazeToText(state.maze);
+    setTextStatus("loaded", "good");
   } catch (error) {
-    textStatus.textContent = error.message;
-    textStatus.className = "bad";
+    setTextStatus(error.message, "bad");
   }
 }
 
 document.getElementById("load-text").addEventListener("click", loadText);
+textBox.addEventListener("input", checkText);
 textBox.addEventListener("keydown", (event) => {
   if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
     event.preventDefault();
@@ -740,11 +983,13 @@ textBox.addEventListener("keydown", (event) => {
   }
 });
 
+selectTool(WALL);
+if (DATA.defaultAgent) selectAgent(DATA.defaultAgent);
 loadPreset(0);
-if (state.agent) selectAgent(state.agent.name);
 
 // ---- 8. The page's handle, for tests/test_playground.py ------------------------------------------------
 const cellPair = (cell) => [rowOf(cell), colOf(cell)]; // as Python writes a cell: [row, col]
+const reasonsOf = (verdict) => verdict.reasons.map((reason) => ({ rule: reason.rule, cells: reason.cells.map(cellPair), text: reason.text }));
 
 window.playground = {
   agents: () => AGENTS.map((agent) => agent.name),
@@ -754,20 +999,24 @@ window.playground = {
     const agent = AGENTS.find((candidate) => candidate.name === agentName);
     return texts.map((text) => {
       const maze = mazeFromText(text);
-      const { qMap, rollout, verdict, protrusions } = analyse(agent, maze);
+      const { context, qMap, rollout, verdict, protrusions, why } = analyse(agent, maze);
       return {
-        text: mazeToText(maze), q: Array.from(qMap), path: rollout.path.map(cellPair), crops: rollout.crops,
-        humans: rollout.humans, reachedExit: rollout.reachedExit, stuck: rollout.stuck,
-        discountedReturn: rollout.discountedReturn, couldBeTraining: verdict.possible, protrusions: protrusions.map(cellPair),
+        text: mazeToText(maze), q: Array.from(qMap), context: Array.from(context), path: rollout.path.map(cellPair),
+        crops: rollout.crops, humans: rollout.humans, reachedExit: rollout.reachedExit, stuck: rollout.stuck,
+        discountedReturn: rollout.discountedReturn, couldBeTraining: verdict.possible, reasons: reasonsOf(verdict),
+        openPosts: openPosts(maze).map(cellPair), walledRooms: walledRooms(maze).map(cellPair),
+        protrusions: protrusions.map(cellPair), why,
       };
     });
   },
   // What the page shows now.
   shown() {
-    const { rollout, verdict } = state.shown;
+    const { rollout, verdict, context, why } = state.shown;
     return {
-      text: mazeToText(state.maze), agent: state.agent.name, path: rollout.path.map(cellPair), crops: rollout.crops,
-      humans: rollout.humans, reachedExit: rollout.reachedExit, couldBeTraining: verdict.possible, lastUpdateMs: state.lastUpdateMs,
+      text: mazeToText(state.maze), agent: state.agent.name, label: mazeLabel(), tool: TOOLS.find((tool) => tool.code === state.tool).name,
+      path: rollout.path.map(cellPair), crops: rollout.crops, humans: rollout.humans, reachedExit: rollout.reachedExit,
+      couldBeTraining: verdict.possible, reasons: reasonsOf(verdict), outlined: outlinedCells(verdict).map(cellPair),
+      context: Array.from(context), why, lastUpdateMs: state.lastUpdateMs,
     };
   },
   // Milliseconds for a full update (forward pass, rollout, blind-spot test, redraw and layout), `repeats` times.
