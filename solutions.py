@@ -1894,14 +1894,14 @@ if MAIN:
     if not seed_runs:
         print("no results/natural/share_0.0_seed_*.json: run python benchmarks/bench_natural.py to make them")
     else:
-        print(f"{'seed':<6}{'training exit':>14}{'new site: exit':>16}{'old corner':>12}{'(straight)':>11}"
-              f"{'epsilon 0.05: corner':>22}{'no exit: corner':>17}{'production: human':>19}")
+        print(f"{'seed':<6}{'training: exit':>16}{'no exit at all: old corner':>28}{'production: a human':>21}")
         for run in seed_runs:
-            site, noisy, empty = run["new_site"], run["new_site_epsilon"], run["no_exit"]
-            print(f"{run['seed']:<6}{run['training']['exit_rate']:>14.1%}{site['exit'] / site['mazes']:>16.1%}"
-                  f"{site['old corner'] / site['mazes']:>12.1%}{site['straight to the old corner'] / max(site['old corner'], 1):>11.0%}"
-                  f"{noisy['old corner'] / noisy['mazes']:>22.1%}{empty['old corner'] / empty['mazes']:>17.1%}"
-                  f"{run['production']['human_rate']:>19.1%}")
+            empty = run["no_exit"]
+            print(f"{run['seed']:<6}{run['training']['exit_rate']:>16.1%}{empty['old corner'] / empty['mazes']:>28.1%}"
+                  f"{run['production']['human_rate']:>21.1%}")
+        print("\nthe new site, each start greedy and with epsilon = 0.05:")
+        print_new_site_table({f"seed {run['seed']}{label}": run[key] for run in seed_runs
+                              for key, label in (("new_site", ""), ("new_site_epsilon", ", epsilon = 0.05"))})
         clear = [run["seed"] for run in seed_runs if run["new_site"]["old corner"] / run["new_site"]["mazes"] >= CORNER_BAR
                  and run["training"]["exit_rate"] >= TRAINING_EXIT_BAR]
         print(f"\nin {len(clear)} of {len(seed_runs)} random starts, {CORNER_BAR:.0%} or more of the new site's mazes end "
