@@ -1575,8 +1575,9 @@ def where_it_ended(maze, rollout):
 
 def walking_distances(maze, start=START):
     """{cell: the fewest steps from `start`}, walking through open cells and never onto the exit (which would
-    end the episode) unless it is the start."""
-    grid = maze.tolist()
+    end the episode) unless it is the start: every cell the agent can reach, and how soon. `maze`: a maze
+    tensor or its list of lists."""
+    grid = maze.tolist() if isinstance(maze, torch.Tensor) else maze
     width = len(grid)
     distances, frontier = {start: 0}, [start]
     while frontier:
@@ -2329,23 +2330,10 @@ def plot_results(rows, title):
 
 
 def reachable_humans(maze):
-    """How many humans the agent could harvest: those it can reach without stepping onto the exit."""
+    """How many humans the agent could harvest: those it can reach without stepping onto the exit (which ends
+    the episode)."""
     grid = maze.tolist()
-    return sum(grid[row][col] == HUMAN for row, col in cells_reachable_before_exit(grid))
-
-
-def cells_reachable_before_exit(grid):
-    """Open cells the agent can reach from the start without stepping onto the exit (which ends the
-    episode): the items it could actually harvest."""
-    width = len(grid)
-    reached, frontier = {START}, [START]
-    while frontier:
-        cell = frontier.pop()
-        for nxt in neighbours(*cell, width):
-            if nxt not in reached and grid[nxt[0]][nxt[1]] not in (WALL, EXIT):
-                reached.add(nxt)
-                frontier.append(nxt)
-    return reached
+    return sum(grid[row][col] == HUMAN for row, col in walking_distances(grid))
 
 
 # %%
@@ -3433,6 +3421,11 @@ def load_fix_runs():
                         lambda run: (run["start"], run["steps"], run["share"], run["seed"]))
 
 
+def mean_and_range(shares):
+    """'30.2% (26.7%-33.5%)': the mean of some seeds' shares, then the lowest and the highest."""
+    return f"{statistics.mean(shares):.1%} ({min(shares):.1%}-{max(shares):.1%})"
+
+
 def fix_cells(runs):
     """{(start, steps, share): [its runs]}, in the order of `runs`."""
     cells = {}
@@ -3454,8 +3447,7 @@ if MAIN:
               f"{'human, epsilon 0.05':>26}{'exit':>22}{'loops':>22}")
         for (start, steps, share), runs in fix_cells(fix_runs).items():
             def spread(side, key):
-                values = [run[side][key] for run in runs]
-                return f"{statistics.mean(values):.1%} ({min(values):.1%}-{max(values):.1%})"
+                return mean_and_range([run[side][key] for run in runs])
 
             print(f"{start:<18}{steps:>6,}{share:>9.0%}{len(runs):>6}{spread('training', 'exit_rate'):>22}"
                   f"{spread('production', 'human_rate'):>26}{spread('production_epsilon', 'human_rate'):>26}"

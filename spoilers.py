@@ -24,12 +24,12 @@ from tqdm import tqdm
 from solutions import (BLIND_SPOT_FRACTION, CONTROL_AGENT_PATH, COVERED_AGENT_PATH, COVERED_SHARE, DEVICE, EMPTY,
                        EVALUATION_SEED, EXIT, FINE_TUNE_CONFIG, FIX_STARTS, FIXED_AGENT_PATH, HUMAN, MAZE_WIDTH,
                        PATCHED_START_PATH, REWARDS, START, STARTING_WEIGHTS_PATH, TRAINED_AGENT_PATH, WALL, WEIGHTS_DIR,
-                       TrainConfig, as_rng, carve_passages, cells_reachable_before_exit, check_maze, check_width,
+                       TrainConfig, as_rng, carve_passages, check_maze, check_width,
                        dead_ends, encode_mazes, evaluate, harvest_some_items, load_agent, make_mixed_mazes,
                        make_moved_exit_maze, make_moved_exit_mazes, make_training_mazes, measure, measure_new_site,
                        move_wall_tip,
                        neighbours, optimal_q_values, place_items, print_results_table, save_checkpoint,
-                       train, train_from_scratch, train_the_fix, transitions)
+                       train, train_from_scratch, train_the_fix, transitions, walking_distances)
 
 MAIN = __name__ == "__main__"
 
@@ -116,7 +116,7 @@ def make_production_maze(rng, width=MAZE_WIDTH, edits=tuple(PRODUCTION_EDITS)):
         if not PRODUCTION_EDITS[rng.choice(edits)](grid, rng):
             continue
         grid[width - 1][width - 1] = EXIT
-        reachable_ends = set(dead_ends(grid)) & cells_reachable_before_exit(grid) - {START}
+        reachable_ends = set(dead_ends(grid)) & set(walking_distances(grid)) - {START}
         if not reachable_ends:
             continue  # every dead end lies behind the exit: no human could ever be reached
         while True:

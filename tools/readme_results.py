@@ -71,8 +71,7 @@ def act_2(reruns, fix_runs):
 
     def row(name, runs):
         def cell(side, key):
-            values = [run[side][key] for run in runs]
-            return f"{percent(statistics.mean(values))} ({percent(min(values))}-{percent(max(values))})"
+            return S.mean_and_range([run[side][key] for run in runs])
         return (f"| {name} | {len(runs)} | {cell('training', 'exit_rate')} | {cell('production', 'human_rate')} | "
                 f"{cell('production_epsilon', 'human_rate')} | {cell('production', 'exit_rate')} | "
                 f"{cell('production', 'stuck_rate')} |")
