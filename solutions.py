@@ -3312,6 +3312,41 @@ if MAIN:
 
 
 # %% [markdown]
+# A larger world has more wall moves to try. The network reads mazes of any odd width (no weight
+# depends on the maze's size), so `benchmarks/bench_search.py` repeats the comparison on 9x9 and 11x11
+# training mazes with the same trained agent and control, and writes `results/search/`.
+
+# %%
+# Read this: the same network, for mazes of another width.
+def with_width(q_net, width):
+    """A copy of q_net that reads width x width mazes: no weight of the network depends on the maze's size."""
+    other = QNetwork(width, **{name: size for name, size in q_net.sizes().items() if name != "width"}).to(DEVICE)
+    other.load_state_dict(q_net.state_dict())
+    return other
+
+
+# %%
+# Run: the comparison at three widths, from the benchmark's files.
+if MAIN:
+    by_width = load_results(os.path.join("search", "width_*.json"), lambda result: result["width"])
+    if not by_width:
+        print("no results/search/: run python benchmarks/bench_search.py to make them")
+    else:
+        print(f"{'width':<7}{'agent':<15}{'production: a human':>21}{'random search: found':>22}{'passes a find':>15}"
+              f"{'dreams: found':>15}{'passes a find':>15}")
+        for result in by_width:
+            for name, row in result["agents"].items():
+                search, dreams = row["random search"], row["dreams"]
+                print(f"{result['width']:<7}{name:<15}{row['production']['human_rate']:>21.1%}"
+                      f"{search['found']:>12} of {search['mazes']:<6}{search['passes per find']:>15.0f}"
+                      f"{dreams['found']:>8} of {dreams['mazes']:<3}{dreams['passes per find']:>15.0f}")
+        cheaper = [result["width"] for result in by_width if result["agents"]["trained agent"]["dreams"]["passes per find"]
+                   < result["agents"]["trained agent"]["random search"]["passes per find"]]
+        print("\nthe dreams are the cheaper search at width " + ", ".join(map(str, cheaper)) if cheaper else
+              "\nat every width tried, random search finds a triggering move for fewer network passes than the dreams")
+
+
+# %% [markdown]
 # So what does dreaming buy? Not cheapness here: the trigger is a shape that a random wall move makes
 # often, so random tries find it fast, and in a world this small an audit of every move is affordable.
 # Random search pays for how rare triggering inputs are among the inputs it can sample; a gradient step
