@@ -15,8 +15,7 @@ from tools.make_notebooks import execute, notebook_from_script
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NAMES = ("solutions", "exercises")
-FIGURES = 12  # training mazes, untrained policy, loss, spot checks, production, the production GIF, dreams,
-# minimal edits, motifs, kinds of edit, the fix, the trigger units
+FIGURES = 18  # every figure of tests/test_small_run.py's list, the production GIF among them
 
 
 def read_notebook(name):

@@ -5,10 +5,10 @@ import subprocess
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIGURES = {"01_training_mazes.png", "02_untrained_policy.png", "03_loss.png", "04_spot_checks.png",
-           "05_production.png", "05_production_rollout.gif", "06_results.png", "07_dreams.png", "08_minimal_edits.png",
-           "09_motifs.png", "10_edit_kinds.png", "11_fix.png", "12_trigger_units.png", "13_audit.png", "14_steering.png",
-           "15_fix_dose.png", "16_control_seeds.png"}
+FIGURES = {"01_training_mazes.png", "02_loss_from_scratch.png", "03_spot_checks.png", "04_new_site.png", "05_seeds.png",
+           "06_inside.png", "07_cure.png", "08_starting_weights.png", "09_production.png", "09_production_rollout.gif",
+           "10_results.png", "11_dreams.png", "12_minimal_edits.png", "13_motifs.png", "14_edit_kinds.png",
+           "15_trigger_units.png", "16_steering.png", "17_more_training.png"}
 
 
 def test_the_walk_through_runs_as_a_script_in_the_small_configuration(tmp_path):
