@@ -57,6 +57,16 @@ def test_act_2_reruns_and_fix_cells_are_whole():
                                                                                   run["along_the_way"]) for run in runs)
 
 
+def test_the_search_comparison_covers_three_widths_and_the_control_finds_nothing():
+    by_width = S.load_results(os.path.join("search", "width_*.json"), lambda result: result["width"])
+    assert [result["width"] for result in by_width] == [7, 9, 11]
+    for result in by_width:
+        assert result["code_version"] and set(result["agents"]) == {"trained agent", "control"}
+        for method in ("random search", "dreams"):
+            assert result["agents"]["control"][method]["found"] == 0
+            assert result["agents"]["trained agent"][method]["mazes"] == result["placements"]
+
+
 def test_results_load_sorted_and_the_fix_cells_group_them(tmp_path):
     (tmp_path / "natural").mkdir()
     for share, seed in ((0.25, 1), (0.0, 0), (0.0, 2), (0.25, 0)):

@@ -85,13 +85,28 @@ def act_2(reruns, fix_runs):
     return lines
 
 
+def search(by_width):
+    lines = ["", "Looking for the trigger before production (section 27): training mazes with the agent beside a human, "
+                 f"{by_width[0]['placements']} a width; network passes spent per maze where a triggering wall move was "
+                 "found (the control, the negative control, gives neither method anything):", "",
+             "| width | random search: found | passes a find | minimal-edit dreams: found | passes a find |",
+             "|---|---|---|---|---|"]
+    for result in by_width:
+        found, dreams = result["agents"]["trained agent"]["random search"], result["agents"]["trained agent"]["dreams"]
+        lines.append(f"| {result['width']}x{result['width']} | {found['found']} of {found['mazes']} | "
+                     f"{found['passes per find']:.0f} | {dreams['found']} of {dreams['mazes']} | {dreams['passes per find']:.0f} |")
+    return lines
+
+
 def results_markdown():
     runs = S.load_natural_runs()
     reruns = S.load_results(os.path.join("planted", "seed_*.json"), lambda run: run["seed"])
     fix_runs = S.load_fix_runs()
-    if not (runs and reruns and fix_runs):
-        raise SystemExit("results/ is incomplete: run benchmarks/bench_natural.py, bench_planted.py and bench_fix.py")
-    return "\n".join([BEGIN] + act_1(runs) + [""] + act_2(reruns, fix_runs) + [END])
+    by_width = S.load_results(os.path.join("search", "width_*.json"), lambda result: result["width"])
+    if not (runs and reruns and fix_runs and by_width):
+        raise SystemExit("results/ is incomplete: run benchmarks/bench_natural.py, bench_planted.py, bench_fix.py and "
+                         "bench_search.py")
+    return "\n".join([BEGIN] + act_1(runs) + [""] + act_2(reruns, fix_runs) + search(by_width) + [END])
 
 
 if __name__ == "__main__":
