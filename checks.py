@@ -4,14 +4,21 @@ After each exercise, `exercises.py` (and `solutions.py`) calls its check, e.g.
 `check_bellman_target(bellman_target)`. The check runs your function and the reference in
 `solutions.py` on chosen and seeded inputs, and prints either "passed" or what went wrong: on which
 input, what was expected, what your function gave, which line of yours raised (if one did), and a
-hint for the usual mistake. It returns True or False, and gives the same verdict every time.
+hint for the usual mistake. It returns True or False, and gives the same verdict every time. A
+failure also says that the cells below use your function, and run on its wrong results until it passes.
+
+The check calls your function as the walk-through does: with the same arguments, on inputs where the
+walk-through puts them (networks and mazes on DEVICE, a GPU where there is one), several times where
+training calls it again and again, and on the walk-through's hardest inputs (the longest ways out) within
+a time limit. Your results must stay on the inputs' device.
 
 Whatever your function does, the check reports it instead of crashing: an exception anywhere (in your
-code, or when the check uses your result, e.g. in backward()), a wrong type, a changed input,
-different results for the same input. It works on copies, so nothing your function does can spoil the
-check's own inputs. Only an exercise not written yet stops the walk-through, with its
-NotImplementedError, and says how to go on without it: `use_reference("<name>")` (defined at the top
-of the walk-through) puts the reference version in its place for every later cell.
+code, or when the check uses your result, e.g. in backward()), wrong parameters, a wrong type or device,
+a changed input, different results for the same input, a call far slower than the reference. It works on
+copies, so nothing your function does can spoil the check's own inputs. Only an exercise not written yet
+stops the walk-through, with its NotImplementedError, and says how to go on without it:
+`use_reference("<name>")` (defined at the top of the walk-through) puts the reference version in its
+place for every later cell.
 
 Grade a whole file, one line per exercise (passed / failed / not yet):
 
@@ -24,12 +31,13 @@ running after a minute (an endless loop) is stopped and reported the same way.
 
 Adding an exercise: mark its body in solutions.py (`# BEGIN exercise <name>` ... `# END exercise
 <name>`, a `# Hint:` comment above), write `@exercise("<name>") def check_<name>(<name>): ...` here
-(raise a Diagnosis for each problem it finds, and call the learner's function through `call`), call
-the check in the cell after the exercise, add wrong versions and correct variants to
-tests/test_checks.py, and run `python tools/make_notebooks.py`.
+(raise a Diagnosis for each problem it finds, and call the learner's function through `call`, with its
+inputs where the walk-through puts them: `on_device`), call the check in the cell after the exercise,
+add wrong versions and correct variants to tests/test_checks.py, and run `python tools/make_notebooks.py`.
 """
 import contextlib
 import copy
+import inspect
 import linecache
 import math
 import operator
@@ -39,17 +47,19 @@ import re
 import signal
 import sys
 import threading
+import time
 import traceback
 import types
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 import solutions as reference
-from solutions import (ACTION_NAMES, CROP, DOWN, EMPTY, EXIT, GAMMA, HUMAN, LEFT, REWARDS, RIGHT, START, UP, WALL,
-                       Rewards)
+import spoilers
+from solutions import (ACTION_NAMES, CROP, DEVICE, DOWN, EMPTY, EXIT, GAMMA, HUMAN, LEFT, REWARDS, RIGHT, START, UP,
+                       WALL, Rewards)
 
 CODE_NAMES = {WALL: "a wall", EMPTY: "an empty cell", CROP: "a crop", HUMAN: "a human", EXIT: "the exit"}
 
@@ -98,21 +108,24 @@ def exercise(name, uses=()):
                 print(f"{name}: passed")
                 return True
             print(f"{name}: failed: {diagnosis.problem}")
-            for line in diagnosis.details() + [stuck_hint(name)]:
+            for line in diagnosis.details() + [later_cells_warning(name)]:
                 print("  " + line.replace("\n", "\n    "))
             return False
 
         check.__name__ = check.__qualname__ = find_problem.__name__
         check.__doc__ = find_problem.__doc__
         check.find_problem, check.uses = find_problem, uses
+        find_problem.exercise = name
         CHECKS[name] = check
         return check
 
     return register
 
 
-def stuck_hint(name):
-    return f"stuck? use_reference(\"{name}\") in a new cell: every later cell then runs the reference version"
+def later_cells_warning(name):
+    return (f"beware: the cells below call your {name}, and until this check passes they run on its wrong results "
+            f"(or stop with an error) without saying so. Fix it and run its cell and this one again, or go on with "
+            f"the reference version: use_reference(\"{name}\") in a new cell")
 
 
 def blank_exercise(error):
@@ -127,8 +140,8 @@ def blank_exercise(error):
 # Running the learner's code: seeded, on copies, every exception turned into a Diagnosis
 
 
-# What the running check last handed to the learner's function: the input's description and the hints
-# for that call's exceptions. An exception raised later, e.g. in backward() on the result, names them too.
+# What the running check last handed to the learner's function: the exercise, the input's description and the
+# hints for that call's exceptions. An exception raised later, e.g. in backward() on the result, names them too.
 ATTEMPT = {}
 
 
@@ -140,7 +153,8 @@ def diagnose(find_problem, function, uses=()):
     if not callable(function):
         return Diagnosis(f"expected a function, got {type(function).__name__}")
     ATTEMPT.clear()
-    with random_state_kept():
+    ATTEMPT.update(exercise=getattr(find_problem, "exercise", None))
+    with random_state_kept(), deterministic_kernels():
         try:
             with time_limit(CHECK_TIME_LIMIT_S):
                 find_problem(function)
@@ -170,31 +184,41 @@ CHECK_TIME_LIMIT_S = 60  # a check takes about a second; past this, the learner'
 
 
 class TooSlow(BaseException):
-    """Raised into the learner's code when a check, or a cell being graded, runs past its time limit (a
-    BaseException, so that an `except Exception:` in the learner's loop cannot keep it going)."""
+    """Raised into the learner's code when a check, a call inside it, or a cell being graded runs past its time
+    limit (a BaseException, so that an `except Exception:` in the learner's loop cannot keep it going). `limit`:
+    the time_limit that raised it."""
+
+    def __init__(self, seconds, limit=None):
+        super().__init__(f"still running after {seconds:g} s")
+        self.limit = limit
 
 
 @contextlib.contextmanager
 def time_limit(seconds):
     """Raise TooSlow wherever the code inside is after `seconds`, so that an endless loop becomes a diagnosis and
-    the grader still prints its table. Only where Python can deliver a timer signal (not on Windows, not outside
-    the main thread); any timer already set is put back afterwards."""
-    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
-        yield
+    the grader still prints its table. Yields the limit, which the TooSlow it raises names. Only where Python can
+    deliver a timer signal (not on Windows, not outside the main thread). Inside another limit that ends sooner,
+    that one holds; one that ends later is put back afterwards, less the time spent."""
+    limit = object()
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    enclosing = signal.getitimer(signal.ITIMER_REAL)[0] if usable else 0.0
+    if not usable or 0 < enclosing <= seconds:
+        yield limit
         return
 
     def stop(signal_number, frame):
-        raise TooSlow(f"still running after {seconds} s")
+        raise TooSlow(seconds, limit)
 
+    started = time.monotonic()
     previous_handler = signal.signal(signal.SIGALRM, stop)
-    previous_alarm = signal.alarm(seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
-        yield
+        yield limit
     finally:
-        signal.alarm(0)
+        signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous_handler)
-        if previous_alarm:
-            signal.alarm(previous_alarm)
+        if enclosing:
+            signal.setitimer(signal.ITIMER_REAL, max(enclosing - (time.monotonic() - started), 0.001))
 
 
 @contextlib.contextmanager
@@ -203,13 +227,26 @@ def random_state_kept():
     python_state = random.getstate()
     numpy = sys.modules.get("numpy")
     numpy_state = numpy.random.get_state() if numpy else None
-    with torch.random.fork_rng(devices=[]):
+    with torch.random.fork_rng(devices=[torch.cuda.current_device()] if DEVICE.type == "cuda" else []):
         try:
             yield
         finally:
             random.setstate(python_state)
             if numpy:
                 numpy.random.set_state(numpy_state)
+
+
+@contextlib.contextmanager
+def deterministic_kernels():
+    """cuDNN's deterministic kernels inside, and its setting put back afterwards. A GPU may otherwise add up a
+    gradient in another order at each run, and Adam's first steps, about lr whatever the gradient's size, would
+    turn the sign of a tiny gradient into another result: the verdict must not depend on it."""
+    saved = torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark
+    torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = saved
 
 
 def seed_everything(seed):
@@ -219,18 +256,26 @@ def seed_everything(seed):
         sys.modules["numpy"].random.seed(seed)
 
 
-def call(function, inputs, on, may_change=(), change_hints=None, error_hints=None, unique=True, random_hint=None):
+def call(function, inputs, on, may_change=(), change_hints=None, error_hints=None, unique=True, random_hint=None,
+         device=None, device_hint=None, time_limit_s=None, slow_hint=None):
     """function(*inputs.values()), run as the walk-through would run it, but so that nothing it does can
     spoil the check:
+    - only if it takes these arguments, in this order, as the walk-through passes them.
     - on fresh copies of the inputs, except those named in `may_change` (the check reads what the
       function did to them) and tensors that require grad (the check reads their .grad). A change to
       any other input is a Diagnosis (`change_hints`: input name -> hint); so is an input in `may_change`
-      that ends up sharing memory with another input, as a network whose weights became the other's.
+      that ends up sharing memory with another input, as a network whose weights became the other's, or
+      whose weights are no longer leaves of the autograd graph.
     - twice, under two seeds. Where the right answer is `unique`, two different results mean the
       function draws random numbers (`random_hint` says what to do instead).
+    - each run within `time_limit_s` seconds, if given (`slow_hint`: the usual cause of a slow run).
+    The result, and the inputs in `may_change`, must be on `device` (by default the one device of the inputs'
+    tensors; `device_hint`: why there); the check reads a copy of the result on the CPU.
     Exceptions go on to `diagnose`, which reports them on this input; `error_hints` maps a piece of an
     exception's message to a hint, ahead of the general EXCEPTION_HINTS."""
     ATTEMPT.update(on=on, error_hints=error_hints or {})
+    raise_on_wrong_parameters(function, inputs, on)
+    device = device or device_of(inputs)
     before = {name: fresh_copy(value) for name, value in inputs.items() if name not in may_change}
     shared_tensors = global_tensors(function)
     shared_before = {name: tensor.detach().clone() for name, tensor in shared_tensors.items()}
@@ -241,7 +286,13 @@ def call(function, inputs, on, may_change=(), change_hints=None, error_hints=Non
                  for name, value in inputs.items()}
         seed_everything(seed)
         try:
-            runs.append((function(*given.values()), given))
+            with time_limit(time_limit_s) if time_limit_s else contextlib.nullcontext() as limit:
+                runs.append((function(*given.values()), given))
+        except TooSlow as error:
+            if error.limit is not limit:
+                raise
+            raise Diagnosis(f"still running after {time_limit_s:g} s on one input, which the reference answers in "
+                            f"milliseconds", on=on, where=learner_line(error, function), hint=slow_hint) from None
         finally:
             switched = [name for name, value in torch_switches().items() if value != torch_state[name]]
             restore_torch_switches(torch_state)  # every later cell runs with torch as it was
@@ -271,17 +322,110 @@ def call(function, inputs, on, may_change=(), change_hints=None, error_hints=Non
                             hint=f"copy the values into `{name}` (copy_ or lerp_ under torch.no_grad()) instead of "
                                  f"making its tensors those of `{shared}` (x.data = y.data, or assigning a parameter "
                                  f"itself): from then on every change to `{shared}` would change `{name}` too")
+        if isinstance(given[name], nn.Module) and any(not param.is_leaf for param in given[name].parameters()):
+            raise Diagnosis(f"afterwards the weights of `{name}` are part of the autograd graph", on=on,
+                            hint="a change in place to a network's weights (lerp_, copy_, mul_) must run under "
+                                 "`with torch.no_grad():`, requires_grad switched off or not: without it autograd "
+                                 "records the change, the weights stop being leaves, and the next call (training "
+                                 "makes one after every step) raises")
+    for what, value in [("the result", result)] + [(f"`{name}`", given[name]) for name in may_change]:
+        stray = misplaced(value, device, what) if device else None
+        if stray:
+            raise Diagnosis(f"a device mismatch: {stray[0]} is on {stray[1]}, expected on {device}", on=on,
+                            hint=device_hint or DEVICE_HINT)
     if unique and comparable(result):
         differing = next((name for name in may_change if not same(first_given[name], given[name])), None)
         if not same(first, result) or differing:
             shown = (first, result) if not same(first, result) or not differing else \
                 (first_given[differing], given[differing])
+            expected, got = differing_weights(*shown) if isinstance(shown[0], nn.Module) else map(show, shown)
             what = f" (`{differing}` differs afterwards)" if same(first, result) and differing else ""
-            raise Diagnosis(f"gave two different results for the same input{what}", on=on, expected=show(shown[0]),
-                            got=show(shown[1]), hint=random_hint or "the result must depend on the inputs alone: no "
-                                                                    "torch.rand, random.random, sampling or shuffling "
-                                                                    "here")
-    return result
+            raise Diagnosis(f"gave two different results for the same input{what}", on=on, expected=expected, got=got,
+                            hint=random_hint or "the result must depend on the inputs alone: no torch.rand, "
+                                                "random.random, sampling or shuffling here")
+    return on_cpu(result)
+
+
+def differing_weights(a, b):
+    """What to show of two networks that differ: the first values of the first weights in which they do, or which
+    weights require grad."""
+    b_weights = b.state_dict()
+    name = next((name for name, value in a.state_dict().items() if not same(value, b_weights.get(name))), None)
+    if name is None:
+        return tuple(f"requires_grad {[param.requires_grad for param in net.parameters()]}" for net in (a, b))
+    return tuple(f"{name} starts {show(net.state_dict()[name].flatten()[:6])}" for net in (a, b))
+
+
+def raise_on_wrong_parameters(function, inputs, on):
+    """A Diagnosis unless `function` takes `inputs`, by position and in order, as the walk-through passes them."""
+    try:
+        signature = inspect.signature(function)
+    except (TypeError, ValueError):  # no signature to read (a builtin, say): the call itself will tell
+        return
+    try:
+        signature.bind(*inputs.values())
+    except TypeError as error:
+        name = ATTEMPT["exercise"]
+        raise Diagnosis(f"its parameters do not match the walk-through's call: {error}", on=on,
+                        expected=shorten(f"def {name}{inspect.signature(getattr(reference, name))}"),
+                        got=shorten(f"def {getattr(function, '__name__', name)}{signature}"),
+                        hint=f"keep the def line as the exercise gives it, defaults included: the walk-through calls "
+                             f"{name}({', '.join(inputs)}), with the arguments in this order") from None
+
+
+# Where the walk-through puts its tensors: networks, mazes and what is computed from them live on DEVICE (CUDA
+# or Apple's MPS where there is one), and each exercise must leave its results where its inputs are.
+DEVICE_HINT = ("the walk-through runs on a GPU (CUDA or Apple's MPS) where there is one, with the inputs there: make "
+               "every new tensor on the inputs' device (torch.zeros(..., device=x.device), torch.full_like(x, ...), "
+               "torch.arange(n, device=x.device)), and no .cpu() or .to(\"cpu\") on the way")
+
+
+def device_of(inputs):
+    """The one device of all the tensors in `inputs` (a dict), or None if they have none or several."""
+    devices = {tensor.device for value in inputs.values() for tensor in tensors_in(value)}
+    return devices.pop() if len(devices) == 1 else None
+
+
+def misplaced(value, device, what):
+    """(what, device) for the first tensor in `value` (a tensor, a network, a dataclass, a list...) that is not on
+    `device`, named as a part of `what`; None if every one is."""
+    if isinstance(value, torch.Tensor):
+        same_device = value.device.type == device.type and device.index in (None, value.device.index)
+        return None if same_device else (what, value.device)
+    if isinstance(value, nn.Module):
+        parts = [(f"{what}.{name}", tensor) for name, tensor in list(value.named_parameters()) +
+                 list(value.named_buffers())]
+    elif is_dataclass(value) and not isinstance(value, type):
+        parts = [(f"{type(value).__name__}.{f.name}", getattr(value, f.name)) for f in fields(value)]
+    elif isinstance(value, (list, tuple)):
+        parts = [(f"{what}[{index}]", item) for index, item in enumerate(value)]
+    else:
+        return None
+    return next((stray for part, item in parts if (stray := misplaced(item, device, part))), None)
+
+
+def on_cpu(value):
+    """`value` with its tensors (in lists, tuples and dataclasses too) copied to the CPU, where the check reads them."""
+    if isinstance(value, torch.Tensor):
+        return value.cpu()
+    if is_dataclass(value) and not isinstance(value, type):
+        return replace(value, **{f.name: on_cpu(getattr(value, f.name)) for f in fields(value) if f.init})
+    if type(value) in (list, tuple):
+        return type(value)(on_cpu(item) for item in value)
+    return value
+
+
+def on_device(value, device=DEVICE):
+    """A copy of `value` (a tensor, or a dataclass of tensors such as Transitions) on `device`, where the
+    walk-through puts it."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return replace(value, **{f.name: on_device(getattr(value, f.name), device) for f in fields(value) if f.init})
+    return value.to(device, copy=True)
+
+
+def leaf_on_device(tensor, device=DEVICE):
+    """A copy of `tensor` on `device` that requires grad, a leaf of the autograd graph: the check reads its .grad."""
+    return tensor.detach().to(device, copy=True).requires_grad_(True)
 
 
 TORCH_SWITCH_HINTS = {
@@ -350,6 +494,10 @@ def needs_grad(value):
     return isinstance(value, torch.Tensor) and value.requires_grad
 
 
+# Pieces of torch's messages when one operation meets tensors on two devices (CUDA, MPS, the CPU).
+DEVICE_ERRORS = ("same device", "is not on the expected device", "Input type (torch.cuda", "weight type (torch.cuda",
+                 "CUDAFloatType", "MPSFloatType")
+
 # Hints for exceptions whose message alone would leave a learner guessing.
 EXCEPTION_HINTS = (
     ("leaf Variable that requires grad", "an in-place operation (x[...] = ..., or a method ending in _) on a "
@@ -364,6 +512,7 @@ EXCEPTION_HINTS = (
     ("can't optimize a non-leaf Tensor", "an optimiser moves leaf tensors: x.clone().requires_grad_(True), not a "
                                          "tensor computed from one"),
     ("Can't call numpy() on Tensor that requires grad", "call .detach() first"),
+    *((pattern, "tensors on two devices: " + DEVICE_HINT) for pattern in DEVICE_ERRORS),
     ("Boolean value of Tensor with more than one", "an `if`, `and`, `or` or `not` on a tensor of several values: "
                                                    "use torch.where, &, |, ~, .any() or .all()"),
     ("Index tensor must have the same number of dimensions", "gather needs an index with as many axes as its "
@@ -382,10 +531,12 @@ def crash_diagnosis(error, function):
     hints = list(ATTEMPT.get("error_hints", {}).items()) + list(EXCEPTION_HINTS)
     hint = next((hint for pattern, hint in hints if pattern in text), None)
     where = learner_line(error, function)
+    mismatch = "a device mismatch: " if any(pattern in text for pattern in DEVICE_ERRORS) else ""
     if where:
-        return Diagnosis(f"raised {type(error).__name__}: {message}", on=ATTEMPT.get("on"), hint=hint, where=where)
-    return Diagnosis(f"{type(error).__name__} when the check used your result: {message}", on=ATTEMPT.get("on"),
-                     hint=hint, where=check_line(error))
+        return Diagnosis(f"{mismatch}raised {type(error).__name__}: {message}", on=ATTEMPT.get("on"), hint=hint,
+                         where=where)
+    return Diagnosis(f"{mismatch}{type(error).__name__} when the check used your result: {message}",
+                     on=ATTEMPT.get("on"), hint=hint, where=check_line(error))
 
 
 # The code files of the cells of a notebook being graded: their frames are the learner's.
@@ -433,7 +584,7 @@ def same(a, b):
     """Equal values, looking inside tensors (NaN equals NaN), networks (their weights and which of them
     require grad), random generators, lists, dicts and dataclasses."""
     if isinstance(a, torch.Tensor):
-        if not (isinstance(b, torch.Tensor) and a.shape == b.shape and a.dtype == b.dtype):
+        if not (isinstance(b, torch.Tensor) and a.shape == b.shape and a.dtype == b.dtype and a.device == b.device):
             return False
         a, b = a.detach(), b.detach()
         return torch.equal(a, b) or (a.is_floating_point() and torch.allclose(a, b, rtol=0, atol=0, equal_nan=True))
@@ -606,13 +757,17 @@ def maze_text(maze):
         return show(maze)
 
 
-def as_cells(got, on, expected, reason, tuples_reason=None):
+def as_cells(got, on, expected, reason, tuples_reason=None, none_hint=None):
     """`got` as a list of (row, col) tuples of ints; a Diagnosis unless it is a list (or tuple) of pairs of
     integers. `reason`: what breaks later in the walk-through if it is something else. `tuples_reason`, where
-    a [row, col] list would break something that a (row, col) tuple does not: what, and a pair must be a tuple."""
+    a [row, col] list would break something that a (row, col) tuple does not: what, and a pair must be a tuple.
+    `none_hint`: the usual cause of a None, where there is another than a missing `return`."""
     def is_integer(x):
         return not isinstance(x, bool) and hasattr(x, "__index__") and getattr(x, "ndim", 0) == 0
 
+    if got is None:
+        raise Diagnosis("returned None, expected a list of (row, col) pairs", on=on, expected=show(expected),
+                        got="None", hint=none_hint or "the function ends without `return ...`: return the list")
     if isinstance(got, (list, tuple)):
         bad = next((cell for cell in got if not (isinstance(cell, (list, tuple)) and len(cell) == 2
                                                  and all(is_integer(x) for x in cell))), None)
@@ -667,6 +822,10 @@ DEAD_ENDS_MAZE = reference.maze_from_text("""
     ....E
 """)
 
+PAST_THE_BORDER = ("beyond the border there are only walls, but index -1 is the last row (or column), and an index "
+                   "taken % n wraps round to the far side: test 0 <= row < n and 0 <= col < n before looking, or use "
+                   "neighbours()")
+
 # (problem, hint, the arguments of dead_ends_by_rule that make this mistake)
 DEAD_END_MISTAKES = (
     ("listed walls too", "walls are never dead ends: only open cells (anything but WALL) count",
@@ -681,9 +840,7 @@ DEAD_END_MISTAKES = (
      dict(skip_border=True)),
     ("counts diagonal neighbours", "only the 4 neighbours up, down, left and right count", dict(diagonals=True)),
     ("(column, row) pairs instead of (row, column)", "grid[row][col]: the row comes first", dict(transposed=True)),
-    ("looks past the border into the far side of the maze", "grid[-1] is the last row, not a wall beyond the first: "
-                                                            "test 0 <= row < n and 0 <= col < n before looking, or "
-                                                            "use neighbours()", dict(wrap_below_zero=True)))
+    ("looks past the border into the far side of the maze", PAST_THE_BORDER, dict(wrap_below_zero=True)))
 
 
 @exercise("dead_ends")
@@ -693,7 +850,8 @@ def check_dead_ends(dead_ends):
     for seed in (3, 11):
         maze = reference.make_training_maze(seed, width=7)
         cases.append((f"training maze {seed}" + maze_text(maze), maze.tolist()))
-    answers = [as_cells(call(dead_ends, {"grid": grid}, on), on, reference.dead_ends(grid),
+    answers = [as_cells(call(dead_ends, {"grid": grid}, on, error_hints={"list index out of range": PAST_THE_BORDER}),
+                        on, reference.dead_ends(grid),
                         "place_items walks the list as `for r, c in dead_ends(grid)` and looks each cell up as "
                         "grid[r][c]: return a list of (row, col) pairs")
                for on, grid in cases]
@@ -756,7 +914,8 @@ CUSTOM_REWARDS = Rewards(move=-0.5, bump=-3.0, crop=7.0, exit=11.0, human=-13.0)
 
 @exercise("reward_of_stepping_into")
 def check_reward_of_stepping_into(reward_of_stepping_into):
-    """Every cell code under the normal and under made-up rewards, then a random (2, 5, 5) batch of codes."""
+    """Every cell code under the normal and under made-up rewards, then a random (2, 5, 5) batch of codes, on
+    DEVICE as in training."""
     every_code = torch.tensor([WALL, EMPTY, CROP, HUMAN, EXIT], dtype=torch.int8)
     random_codes = every_code[torch.randint(5, (2, 5, 5), generator=torch.Generator().manual_seed(5))]
     for on, cells, rewards in (("every cell code, the normal rewards", every_code, REWARDS),
@@ -764,7 +923,7 @@ def check_reward_of_stepping_into(reward_of_stepping_into):
                                ("a (2, 5, 5) batch of random cell codes, the normal rewards", random_codes, REWARDS)):
         on = f"{on}; cells = {cells.tolist()}"
         expected = reference.reward_of_stepping_into(cells, rewards)
-        got = call(reward_of_stepping_into, {"cells": cells, "rewards": rewards}, on)
+        got = call(reward_of_stepping_into, {"cells": on_device(cells), "rewards": rewards}, on)
         expect_tensor(got, expected, on, kind_hint="rewards are floats: start from torch.full(..., rewards.move)")
         if close(got, expected):
             continue
@@ -831,13 +990,13 @@ def with_maze(on, mazes, maze_index, i):
 @exercise("look_up_steps")
 def check_look_up_steps(look_up_steps):
     """Chosen steps (harvesting a crop and a human, bumping a wall and the border, reaching the exit,
-    two steps in one maze) and random steps in random training mazes."""
+    two steps in one maze) and random steps in random training mazes, on DEVICE as in the rollouts."""
     for on, mazes, maze_index, positions, actions in step_cases():
         outcome = reference.transitions(mazes)
         expected = reference.look_up_steps(mazes, maze_index, positions, actions, outcome)
         inputs = {"mazes": mazes, "maze_index": maze_index, "positions": positions, "actions": actions,
                   "outcome": outcome}
-        got = call(look_up_steps, inputs, on, change_hints={
+        got = call(look_up_steps, {name: on_device(value) for name, value in inputs.items()}, on, change_hints={
             "mazes": "mazes[maze_index] is already a copy: empty the harvested cells in it, not in `mazes`"})
         missing = [name for name in ("mazes", "positions", "rewards", "terminals") if not hasattr(got, name)]
         if missing:
@@ -884,9 +1043,16 @@ def check_look_up_steps(look_up_steps):
             got_code, expected_code = got.mazes[i, row, col].item(), expected.mazes[i, row, col].item()
             problem = (f"after {step}, cell {(row, col)} is {CODE_NAMES.get(got_code, f'code {got_code}')}, "
                        f"expected {CODE_NAMES.get(expected_code, f'code {expected_code}')}")
-            hint = ("only a harvested item (a crop or a human, where outcome.harvests is True) becomes EMPTY: the "
-                    "exit, and the cell of a plain move, stay as they were" if (row, col) == destination else
-                    "only the cell the agent moves onto can change")
+            if (row, col) != destination:
+                hint = "only the cell the agent moves onto can change"
+            elif mazes[maze_index[i], row, col].item() in (CROP, HUMAN):  # harvested, and written with the wrong code
+                hint = (f"a harvested cell becomes EMPTY, whose code is {EMPTY}; {got_code} is "
+                        f"{CODE_NAMES.get(got_code, 'no cell code')}"
+                        + (" (multiplying the maze by ~harvests, or writing 0, makes a wall)" if got_code == WALL
+                           else "") + ": torch.where(harvests, EMPTY, ...) writes the constant itself")
+            else:
+                hint = ("only a harvested item (a crop or a human, where outcome.harvests is True) becomes EMPTY: the "
+                        "exit, and the cell of a plain move, stay as they were")
         raise Diagnosis(problem, on=with_maze(on, mazes, maze_index, i), expected=maze_text(expected.mazes[i]),
                         got=maze_text(got.mazes[i]), hint=hint)
 
@@ -962,7 +1128,8 @@ def encoding_mistakes(mazes, expected):
 
 @exercise("encode_mazes")
 def check_encode_mazes(encode_mazes):
-    """Two hand-made 5x5 mazes, then 4 training mazes (7x7) with some of their items harvested."""
+    """Two hand-made 5x5 mazes, then 4 training mazes (7x7) with some of their items harvested, on DEVICE as the
+    network reads them."""
     hand = torch.stack([ITEMS_MAZE, DEAD_ENDS_MAZE])
     earlier = []
     for on, mazes in (("the hand-made mazes" + maze_text(ITEMS_MAZE) + "\nand" + maze_text(DEAD_ENDS_MAZE), hand),
@@ -970,7 +1137,7 @@ def check_encode_mazes(encode_mazes):
                       ("4 other training mazes (7x7), of the same shape", training_mazes(4, seed=32, width=7)),
                       ("a batch of one maze, (1, 5, 5)" + maze_text(ITEMS_MAZE), ITEMS_MAZE[None])):
         expected = reference.encode_mazes(mazes)
-        got = call(encode_mazes, {"mazes": mazes}, on)
+        got = call(encode_mazes, {"mazes": on_device(mazes)}, on)
         raise_if_an_earlier_answer(got, expected, earlier, on)
         # On a batch of one, some mistakes give the right answer: a mistake is named only where it is one.
         mistake = None if close(got, expected) else known_mistake(got, encoding_mistakes(mazes, expected))
@@ -1053,7 +1220,7 @@ def propagation_cases():
 
 def propagate_by_rule(sources, relay, rounds, diagonals=False, wrap=False, outside=0.0, sum_neighbours=False,
                       own="max", sender_relay=False, extra_rounds=0, from_zero=False, read_sources=False,
-                      in_place=False):
+                      in_place=False, until_still=False):
     """Propagation under a (possibly mistaken) rule, to recognise the usual mistakes by their output."""
     sources, width = sources.detach(), sources.shape[-1]
     steps = [(-1, 0), (1, 0), (0, -1), (0, 1)] + ([(-1, -1), (-1, 1), (1, -1), (1, 1)] if diagonals else [])
@@ -1064,6 +1231,7 @@ def propagate_by_rule(sources, relay, rounds, diagonals=False, wrap=False, outsi
         return F.pad(grid, (1, 1, 1, 1), value=outside)[..., 1 + d_row:1 + d_row + width, 1 + d_col:1 + d_col + width]
 
     signal = torch.zeros_like(sources) if from_zero else sources
+    rounds = width * width if until_still else rounds  # enough for every signal to go as far as it can
     for _ in range(max(rounds + extra_rounds, 0)):
         if in_place:  # one direction at a time, each reading what the one before wrote
             for d_row, d_col in steps:
@@ -1099,6 +1267,10 @@ PROPAGATION_MISTAKES = (
     ("one round too many", "exactly `rounds` rounds (range(rounds)), starting from signal = sources",
      dict(extra_rounds=1)),
     ("one round too few", "start from signal = sources, then run all `rounds` rounds", dict(extra_rounds=-1)),
+    ("ignores the `rounds` argument: every signal travels as far as it can",
+     "run exactly `rounds` rounds, for _ in range(rounds): the caller decides how far a signal travels "
+     "(propagation_rounds(width) is the network's choice, not propagate's, and a loop until nothing changes goes "
+     "as far as it can)", dict(until_still=True)),
     ("one round too few", "start from signal = sources, not zeros: the sources are where every signal starts",
      dict(from_zero=True)),
     ("each round reads the sources, not the signal of the round before",
@@ -1193,7 +1365,7 @@ def propagation_diagnosis(got, expected, cases, answers, on, sources, relay, rou
 @exercise("q_values_at")
 def check_q_values_at(q_values_at):
     """Q-maps whose values say where they sit (3 mazes, 5x5), then random Q-maps (6 mazes, 7x7), both requiring
-    grad."""
+    grad, on DEVICE as the network writes them."""
     b, action, row, col = torch.meshgrid(*(torch.arange(size) for size in (3, 4, 5, 5)), indexing="ij")
     generator = torch.Generator().manual_seed(33)
     cases = [("Q-maps whose value at [b, action, row, col] is 1000 b + 100 action + 10 row + col, 3 mazes of 5x5",
@@ -1202,9 +1374,8 @@ def check_q_values_at(q_values_at):
               torch.randint(7, (6, 2), generator=generator))]
     for on, q_maps, positions in cases:
         on = f"{on}, positions {positions.tolist()}"
-        leaf = q_maps.clone().requires_grad_(True)
         expected = reference.q_values_at(q_maps, positions)
-        got = call(q_values_at, {"q_maps": leaf, "positions": positions}, on, error_hints={
+        got = call(q_values_at, {"q_maps": leaf_on_device(q_maps), "positions": on_device(positions)}, on, error_hints={
             "could not be broadcast": "positions[:, 0] is every agent's row and positions[:, 1] every agent's column; "
                                       "positions[0] is the first agent's (row, col)",
             "for dimension 1 with size 4": "axis 1 of a Q-map (B, 4, n, n) is the actions: the row and the column "
@@ -1263,7 +1434,7 @@ def empty_cells(mazes, per_maze, generator):
 @exercise("greedy_actions", uses=("encode_mazes", "q_values_at"))
 def check_greedy_actions(greedy_actions):
     """A stand-in network with close Q-values at 400 (maze, cell) pairs of 100 training mazes (5x5), then
-    at one cell in each of 6 training mazes (7x7)."""
+    at one cell in each of 6 training mazes (7x7): the network, mazes and cells on DEVICE as in the rollouts."""
     generator = torch.Generator().manual_seed(34)
     networks = {}  # one stand-in network per width: the third case asks the first one again, about other mazes
     earlier = []
@@ -1276,17 +1447,19 @@ def check_greedy_actions(greedy_actions):
              training_mazes(100, seed=36, width=5), 4)):
         positions = empty_cells(mazes, per_maze, generator)
         mazes = mazes.repeat_interleave(per_maze, dim=0)
-        q_net = networks.setdefault(mazes.shape[-1], StandInQNetwork(mazes.shape[-1], seed=34))
+        q_net = networks.setdefault(mazes.shape[-1], StandInQNetwork(mazes.shape[-1], seed=34).to(DEVICE))
         if len(mazes) <= 8:
             on = f"{on}; agents at {positions.tolist()}"
-        expected = reference.greedy_actions(q_net, mazes, positions)
+        # The reference runs where the learner's function runs: a GPU may round the Q-values differently.
+        mazes_there, positions_there = on_device(mazes), on_device(positions)
+        expected = reference.greedy_actions(q_net, mazes_there, positions_there).cpu()
         StandInQNetwork.ran_with_gradients = False
-        got = call(greedy_actions, {"q_net": q_net, "mazes": mazes, "positions": positions}, on,
+        got = call(greedy_actions, {"q_net": q_net, "mazes": mazes_there, "positions": positions_there}, on,
                    random_hint="the greedy policy is the argmax, every time: no epsilon-greedy exploration or "
-                               "sampling here (the rollouts measure what the agent has learned)")
+                               "sampling here (greedy_rollouts adds random steps itself, when its epsilon asks)")
         raise_if_an_earlier_answer(got, expected, earlier, on)
         with torch.no_grad():  # the check's own use of the network must not count as the learner's
-            q_values = reference.q_values_at(q_net(reference.encode_mazes(mazes)), positions)
+            q_values = reference.q_values_at(q_net(reference.encode_mazes(mazes_there)), positions_there).cpu()
         values_hint = ("the actions are right, but as floats: an action is an index (long), which argmax returns; "
                        "leave out the .float()" if isinstance(got, torch.Tensor) and close(got, expected.float())
                        else "the index of the best action (argmax), not its Q-value (max)")
@@ -1307,7 +1480,7 @@ def check_greedy_actions(greedy_actions):
         recognise(got, expected, on=on, problem=problem, hint=hint,
                   mistakes=[("picked the worst action", "argmax, not argmin", q_values.argmin(1)),
                             ("looked at (column, row) instead of (row, column)", "positions are (row, col)",
-                             reference.greedy_actions(q_net, mazes, positions.flip(1)))])
+                             reference.greedy_actions(q_net, mazes_there, positions_there.flip(1)).cpu())])
         if StandInQNetwork.ran_with_gradients:
             raise Diagnosis("ran the network with gradients on", on=on,
                             hint="acting needs no gradient: under `with torch.no_grad():` the network builds no "
@@ -1345,12 +1518,13 @@ def bellman_cases():
 @exercise("bellman_target")
 def check_bellman_target(bellman_target):
     """4 steps by hand with gamma 0.9, the update by hand of section 8, then random steps shaped (4, 4) with
-    gamma 0.5 and (2, 5, 5, 4), as in training, with the default gamma."""
+    gamma 0.5, (50, 4) as in training and (2, 5, 5, 4), with the default gamma; on DEVICE as in training."""
     for on, next_q, rewards, terminals, gamma in bellman_cases():
         inputs = {"next_q": next_q, "rewards": rewards, "terminals": terminals}
+        expected = reference.bellman_target(*inputs.values(), *(() if gamma is None else (gamma,)))
+        inputs = {name: on_device(value) for name, value in inputs.items()}
         if gamma is not None:
             inputs["gamma"] = gamma
-        expected = reference.bellman_target(*inputs.values())
         got = call(bellman_target, inputs, on, error_hints={
             "must match the size of tensor": "next_q is (..., 4) and rewards (...): the max over the last axis alone "
                                              "(dim=-1) leaves exactly the shape of rewards",
@@ -1368,11 +1542,11 @@ def check_bellman_target(bellman_target):
                     ("ignores the gamma argument", "use the gamma passed in, not the global GAMMA",
                      rewards + GAMMA * best * alive if gamma != GAMMA else None),
                     ("the future is not discounted", "multiply the future value by gamma", rewards + best * alive),
-                    ("the max over axis 0, not over the next actions", "next_q is (..., 4): the actions are its last "
-                     "axis, dim=-1 (training passes (B, n, n, 4, 4), where dim=0 is the mazes)",
+                    ("the max over axis 0, not over the next actions", "next_q is (..., 4): the next actions are its "
+                     "last axis, dim=-1 (training passes (N, 4, 4), where dim=0 runs over the N cells)",
                      mistaken(lambda: rewards + gamma * next_q.max(0).values * alive)),
-                    ("the max over axis 1, not over the next actions", "next_q is (..., 4): the actions are its last "
-                     "axis, dim=-1 (training passes (B, n, n, 4, 4), where dim=1 is the rows)",
+                    ("the max over axis 1, not over the next actions", "next_q is (..., 4): the next actions are its "
+                     "last axis, dim=-1 (training passes (N, 4, 4), where dim=1 is the action taken from each cell)",
                      mistaken(lambda: rewards + gamma * next_q.max(1).values * alive) if next_q.dim() > 2 else None),
                     ("keepdim=True keeps an axis of size 1, so the result has the wrong shape",
                      "leave out keepdim: the kept (..., 1) axis broadcasts against rewards (...) into a bigger tensor; "
@@ -1400,23 +1574,23 @@ def check_bellman_target(bellman_target):
 
 @exercise("td_loss")
 def check_td_loss(td_loss):
-    """Errors of 0.5, 2, 3 and 0 by hand, then 8 random errors up to about 10."""
+    """Errors of 0.5, 2, 3 and 0 by hand, then 8 random errors up to about 10, on DEVICE as in training."""
     generator = torch.Generator().manual_seed(11)
     for on, predicted, target in (
             ("predicted [0, 0, 0, 1], targets [0.5, 2, -3, 1]", torch.tensor([0.0, 0.0, 0.0, 1.0]),
              torch.tensor([0.5, 2.0, -3.0, 1.0])),
             ("8 random predictions and targets", torch.randn(8, generator=generator) * 5,
              torch.randn(8, generator=generator) * 5)):
-        predicted = predicted.clone().requires_grad_()
         expected = reference.td_loss(predicted, target)
-        got = call(td_loss, {"predicted": predicted, "target": target}, on)
+        leaf = leaf_on_device(predicted)
+        got = call(td_loss, {"predicted": leaf, "target": on_device(target)}, on)
         expect_tensor(got, expected, on, shape_hints={
             tuple(target.shape): "one number for the batch: the mean of the per-transition losses"})
         if not got.requires_grad:
             raise Diagnosis("the loss has no gradient", on=on,
                             hint="keep the computation in torch (no .item(), .detach() or torch.no_grad()): "
                                  "loss.backward() needs the graph")
-        error = (predicted - target).detach()
+        error = predicted - target
         huber = torch.where(error.abs() < 1, error ** 2 / 2, error.abs() - 0.5)
         recognise(got, expected, on=on, hint="the mean over the batch of the Huber loss (F.smooth_l1_loss)",
                   mistakes=[("squared error (MSE) instead of Huber",
@@ -1432,28 +1606,25 @@ def check_td_loss(td_loss):
                              "below an error of 1, Huber is error^2 / 2: the two pieces then meet smoothly at 1",
                              torch.where(error.abs() < 1, error ** 2, error.abs() - 0.5).mean())])
         got.backward()
+        predicted.requires_grad_(True)
         expected_gradient = torch.autograd.grad(reference.td_loss(predicted, target), predicted)[0]
-        if not close(predicted.grad, expected_gradient):
+        if not close(leaf.grad, expected_gradient):
             raise Diagnosis("the gradient with respect to predicted is wrong", on=on,
-                            expected=show(expected_gradient), got=show(predicted.grad),
+                            expected=show(expected_gradient), got=show(leaf.grad),
                             hint="compute the loss from `predicted` with differentiable torch operations")
 
 
 @exercise("sync_target")
 def check_sync_target(sync_target):
-    """Two random networks, with tau 0.1, then 1 (a hard copy)."""
+    """Two random networks on DEVICE, as training has them, with tau 0.1, then 1 (a hard copy); then as training
+    calls it, again and again: a sync, a gradient step on the online network, another sync."""
     for tau in (0.1, 1.0):
         on = f"two random networks (5x5 mazes, 8 hidden units), tau {tau}"
-        target_net, q_net = random_net(seed=12), random_net(seed=13)
-        with torch.no_grad():  # every network starts with the same decays: make them differ, so they must be synced
-            q_net.decay_logits.add_(torch.linspace(-0.5, 0.5, len(q_net.decay_logits)))
+        target_net, q_net = sync_pair()
         names = [name for name, _ in target_net.named_parameters()]
         start = [param.detach().clone() for param in target_net.parameters()]
         online = [param.detach().clone() for param in q_net.parameters()]
-        call(sync_target, {"target_net": target_net, "q_net": q_net, "tau": tau}, on, may_change=("target_net",),
-             change_hints={"q_net": "the target follows the online network: change target_net, leave q_net alone"},
-             error_hints={"leaf Variable that requires grad": "an in-place change to a network's weights needs "
-                                                              "torch.no_grad() around it"})
+        sync(sync_target, target_net, q_net, tau, on)
         got = [param.detach() for param in target_net.parameters()]
         expected = [t + tau * (q - t) for t, q in zip(start, online)]
         if all(close(g, e) for g, e in zip(got, expected)):
@@ -1487,6 +1658,66 @@ def check_sync_target(sync_target):
         raise Diagnosis(problem if named else f"{problem} (parameter {first}, {names[first]}, differs)", on=on,
                         expected=show(expected[first].flatten()[:6]) + values, got=show(got[first].flatten()[:6]),
                         hint=hint)
+    raise_on_wrong_sync_in_training(sync_target)
+
+
+def sync_pair():
+    """A target network and an online network, random, on DEVICE, with different decays (every network starts with
+    the same ones), so that every parameter must be synced."""
+    target_net, q_net = random_net(seed=12).to(DEVICE), random_net(seed=13).to(DEVICE)
+    with torch.no_grad():
+        q_net.decay_logits.add_(torch.linspace(-0.5, 0.5, len(q_net.decay_logits), device=DEVICE))
+    return target_net, q_net
+
+
+def sync(sync_target, target_net, q_net, tau, on):
+    """The learner's sync_target(target_net, q_net, tau), through `call`."""
+    call(sync_target, {"target_net": target_net, "q_net": q_net, "tau": tau}, on, may_change=("target_net",),
+         change_hints={"q_net": "the target follows the online network: change target_net, leave q_net alone"},
+         random_hint="the same two networks must give the same target every time: no random numbers, and nothing "
+                     "remembered from an earlier call (training calls sync_target after every step, with the same "
+                     "networks)",
+         error_hints={"leaf Variable that requires grad": "an in-place change to a network's weights needs "
+                                                          "torch.no_grad() around it"})
+
+
+SYNCS_IN_TRAINING = 3  # sync_target calls in a row, each after a gradient step on the online network
+
+
+def raise_on_wrong_sync_in_training(sync_target):
+    """Training's own loop, a few steps of it, with the same two networks throughout: the target must end as the
+    reference's does."""
+    expected, _ = synced_in_training(lambda target_net, q_net, tau, on: reference.sync_target(target_net, q_net, tau))
+    got, on = synced_in_training(lambda target_net, q_net, tau, on: sync(sync_target, target_net, q_net, tau, on))
+    wrong = [index for index, (mine, theirs) in enumerate(zip(got, expected)) if not close(mine, theirs)]
+    if wrong:
+        first = wrong[0]
+        raise Diagnosis(f"after {SYNCS_IN_TRAINING} calls as training makes them, the target's weights are wrong "
+                        f"(parameter {first} differs)", on=on, expected=show(expected[first].flatten()[:6]),
+                        got=show(got[first].flatten()[:6]),
+                        hint="training calls sync_target after every gradient step, with the same two networks: each "
+                             "call moves every target weight a fraction tau of the way to the online weights as they "
+                             "are now, and keeps nothing from one call to the next")
+
+
+def synced_in_training(sync_with):
+    """The target network's weights after SYNCS_IN_TRAINING of training's steps, each a gradient step on the online
+    network's TD loss in 4 training mazes, then sync_with(target_net, q_net, training's tau, on); and the last step's
+    description."""
+    tau = reference.TrainConfig().tau
+    mazes = on_device(training_mazes(4, seed=15, width=5))
+    target_net, q_net = sync_pair()
+    optimiser = torch.optim.SGD(q_net.parameters(), lr=0.1)  # a step in proportion to the gradient
+    for step in range(1, SYNCS_IN_TRAINING + 1):
+        on = (f"as training calls it: two random networks (5x5 mazes, 8 hidden units), tau {tau}, call {step} of "
+              f"{SYNCS_IN_TRAINING}, each after a gradient step on the online network's TD loss")
+        ATTEMPT.update(on=on)  # an exception in the gradient step comes from the calls before
+        loss = reference.td_loss_on_mazes(q_net, target_net, mazes)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+        sync_with(target_net, q_net, tau, on)
+    return [param.detach() for param in target_net.parameters()], on
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1550,9 +1781,15 @@ ITEM_IN_THE_WAY = reference.maze_from_text("""
 """)
 
 
+# A search that is right but far too slow (one that queues cells it has seen before, say) passes small mazes and
+# then holds up the walk-through for minutes, which calls it on 1,000 production mazes: each call gets this long.
+PATH_CALL_LIMIT_S = 3
+
+
 @exercise("shortest_path_to_exit")
 def check_shortest_path_to_exit(shortest_path_to_exit):
-    """An open maze with loops, a maze whose quick way out passes a crop, and random training mazes."""
+    """An open maze with loops, a maze whose quick way out passes a crop, random training mazes, mazes of the new
+    site, then a production maze and a maze of the new site with long ways out, each call within a few seconds."""
     cases = [("an open maze with loops" + maze_text(LOOPED_MAZE), LOOPED_MAZE),
              ("a maze whose short way out passes a crop" + maze_text(ITEM_IN_THE_WAY), ITEM_IN_THE_WAY)]
     for seed in (2, 9):
@@ -1561,16 +1798,32 @@ def check_shortest_path_to_exit(shortest_path_to_exit):
     for seed in (3, 5):
         maze = reference.make_moved_exit_maze(seed, width=7)
         cases.append((f"a maze of the new site, the exit away from the corner (seed {seed})" + maze_text(maze), maze))
+    for what, maze in (("a production maze", spoilers.make_production_maze(57)),
+                       ("a maze of the new site", reference.make_moved_exit_maze(239))):
+        way_out = len(reference.shortest_path_to_exit(maze)) - 1
+        cases.append((f"{what} of the walk-through, with a way out of {way_out} steps" + maze_text(maze), maze))
     for on, maze in cases:
         expected = reference.shortest_path_to_exit(maze)
+        exit_cell = tuple((maze == EXIT).nonzero()[0].tolist())
+        never_there = (f"the search never reached the exit {exit_cell}: its code is EXIT, not EMPTY, so queue a "
+                       f"neighbour if it is EMPTY or the exit")
         got = call(shortest_path_to_exit, {"maze": maze}, on, unique=False,  # any shortest walk is right
                    change_hints={"maze": "keep what you have visited in a dict or set of your own (came_from): "
-                                         "writing into the maze changes it for whoever called you"})
+                                         "writing into the maze changes it for whoever called you"},
+                   error_hints={str(exit_cell): f"came_from has no entry for the exit: {never_there}",
+                                "out of bounds": PAST_THE_BORDER},
+                   time_limit_s=PATH_CALL_LIMIT_S,
+                   slow_hint="the walk-through asks this of 1,000 production mazes: a search that queues cells it has "
+                             "queued before walks every corridor back and forth, and its queue doubles with each step "
+                             "of the way. Queue a cell only if it is not in came_from yet (a dict or a set: `in` on a "
+                             "list is slow too)")
         got = as_cells(got, on, expected, "path_rewards walks the path pair by pair and asks `here != there` of "
                                           "each pair of cells, which a tensor cannot answer: return a list",
                        tuples_reason="section 26 asks `opened_post(maze) in shortest_path_to_exit(maze)`, and a "
                                      "(row, col) tuple never equals a [row, col] list: append tuple(cell), or the "
-                                     "(row, col) keys of came_from")
+                                     "(row, col) keys of came_from",
+                       none_hint=f"if your search gives up with None when its queue runs empty, {never_there}; "
+                                 f"else the function ends without `return path`")
         if not got:
             raise Diagnosis("returned an empty path", on=on, expected=expected, got=got,
                             hint="the walk starts at START and ends at the exit, both included; the exit is not "
@@ -1610,12 +1863,16 @@ def raise_on_invalid_way(path, expected, maze, on):
                              "(maze == EXIT).nonzero()" if path[-1] == corner and exit_cell != corner else
                         "the walk ends on the exit, included: walk came_from back from the exit cell itself")
     for here, there in zip(path, path[1:]):
+        if sorted((abs(here[0] - there[0]), abs(here[1] - there[1]))) == [0, width - 1]:
+            raise Diagnosis(f"the path wraps round the border, from {here} to {there}", on=on, expected=expected,
+                            got=path, hint=PAST_THE_BORDER)
         if abs(here[0] - there[0]) + abs(here[1] - there[1]) != 1:
             raise Diagnosis(f"{here} and then {there} are not neighbours", on=on, expected=expected, got=path,
                             hint="every step moves one cell up, down, left or right: list every cell on the way")
     for cell in path:
         if not (0 <= cell[0] < width and 0 <= cell[1] < width):
-            raise Diagnosis(f"the path leaves the maze at {cell}", on=on, expected=expected, got=path)
+            raise Diagnosis(f"the path leaves the maze at {cell}", on=on, expected=expected, got=path,
+                            hint=PAST_THE_BORDER)
         code = maze[cell].item()
         if code == WALL:
             raise Diagnosis(f"the path walks through the wall at {cell}", on=on, expected=expected, got=path,
@@ -1642,13 +1899,11 @@ EXIT_INSIDE = reference.maze_from_text("""
 
 @exercise("corner_proxy")
 def check_corner_proxy(corner_proxy):
-    """A hand-made maze with its exit in the middle, mazes of the new site (7x7), and a training maze."""
+    """A hand-made maze with its exit in the middle, then mazes of the new site (7x7), as section 16 scores them."""
     cases = [("a maze with its exit in the middle" + maze_text(EXIT_INSIDE), EXIT_INSIDE)]
     for seed in (4, 8):
         maze = reference.make_moved_exit_maze(seed, width=7)
         cases.append((f"a maze of the new site (seed {seed})" + maze_text(maze), maze))
-    training = reference.make_training_maze(6, width=7)
-    cases.append(("a training maze, its exit already in the corner" + maze_text(training), training))
     for on, maze in cases:
         expected = reference.corner_proxy(maze)
         got = call(corner_proxy, {"maze": maze}, on, change_hints={
@@ -1656,80 +1911,133 @@ def check_corner_proxy(corner_proxy):
                     "for whoever called you, and path_rewards then scores the agent in the wrong maze"})
         expect_tensor(got, expected, on, kind_hint="a maze of cell codes, like the input: keep its dtype",
                       dtype_reason="a maze of cell codes keeps the input's dtype (int8); clone() does")
-        if torch.equal(got, expected):
-            continue
-        width = maze.shape[0]
-        exits = [tuple(cell) for cell in (got == EXIT).nonzero().tolist()]
-        if len(exits) > 1:
-            raise Diagnosis(f"{len(exits)} exits, at {exits}", on=on, expected=maze_text(expected),
-                            got=maze_text(got), hint="empty the old exit's cell (EMPTY) as well as putting EXIT "
-                                                     "in the corner: a maze has one exit")
-        if (width - 1, width - 1) not in exits:
-            raise Diagnosis(f"the exit is at {exits[0] if exits else 'no cell'}, not in the bottom-right corner",
-                            on=on, expected=maze_text(expected), got=maze_text(got),
-                            hint="the corner is maze[-1, -1], row n - 1 and column n - 1, where every training "
-                                 "maze has its exit")
-        old_exit = tuple((maze == EXIT).nonzero()[0].tolist())
-        if got[old_exit] != EMPTY:
-            raise Diagnosis(f"the old exit's cell {old_exit} holds {CODE_NAMES.get(got[old_exit].item(), '?')}",
-                            on=on, expected=maze_text(expected), got=maze_text(got),
-                            hint="the old exit's cell becomes EMPTY: a cell the agent can walk through")
-        raise Diagnosis("other cells changed too", on=on, expected=maze_text(expected), got=maze_text(got),
-                        hint="only two cells change: the old exit (to EMPTY) and the corner (to EXIT)")
+        if not torch.equal(got, expected):
+            raise proxy_diagnosis(got, expected, maze, on)
+
+
+def proxy_diagnosis(got, expected, maze, on):
+    """What is wrong with corner_proxy's maze `got`: where the exit went, what the old exit became, what else moved."""
+    shown = {"on": on, "expected": maze_text(expected), "got": maze_text(got)}
+    corner = reference.corner(maze.shape[0])
+    old_exit = tuple((maze == EXIT).nonzero()[0].tolist())
+    exits = [tuple(cell) for cell in (got == EXIT).nonzero().tolist()]
+    whole_rows = maze.clone()
+    whole_rows[list(old_exit)] = EMPTY  # what indexing with the [[row, col]] of nonzero() writes: two whole rows
+    whole_rows[corner] = EXIT
+    if torch.equal(got, whole_rows):
+        rows = " and ".join(map(str, sorted(set(old_exit))))
+        return Diagnosis(f"emptied the whole of row {rows}, not the old exit's cell", **shown,
+                         hint="(maze == EXIT).nonzero() is a (1, 2) tensor [[row, col]], and indexing with it picks "
+                              "whole rows: write proxy[proxy == EXIT] = EMPTY, or index with the two numbers, "
+                              "proxy[row, col]")
+    if len(exits) > 1:
+        return Diagnosis(f"{len(exits)} exits, at {exits}", **shown,
+                         hint="empty the old exit's cell (EMPTY) as well as putting EXIT in the corner: a maze has one "
+                              "exit")
+    if exits == [old_exit]:
+        return Diagnosis(f"the exit is still at {old_exit}, not in the bottom-right corner", **shown,
+                         hint="put EXIT in the corner, proxy[-1, -1] = EXIT, and EMPTY where the exit was")
+    if exits and exits != [corner]:
+        return Diagnosis(f"the exit is at {exits[0]}, not in the bottom-right corner {corner}", **shown,
+                         hint="the corner is proxy[-1, -1], row n - 1 and column n - 1, where every training maze has "
+                              "its exit (row 0 is the top row)")
+    if not exits:
+        return Diagnosis(f"no exit at all: the corner holds {CODE_NAMES.get(got[corner].item(), 'no cell code')}",
+                         **shown, hint=f"the corner becomes EXIT, whose code is {EXIT}: proxy[-1, -1] = EXIT")
+    if got[old_exit] != EMPTY:
+        return Diagnosis(f"the old exit's cell {old_exit} holds {CODE_NAMES.get(got[old_exit].item(), 'no cell code')}",
+                         **shown, hint=f"the old exit's cell becomes EMPTY (code {EMPTY}), a cell the agent can walk "
+                                       f"through")
+    return Diagnosis("other cells changed too", **shown,
+                     hint="only two cells change: the old exit (to EMPTY) and the corner (to EXIT)")
 
 
 def value_map_cases():
     """(description, q_map, maze): Q-maps whose values say where they sit, and random ones."""
     generator = torch.Generator().manual_seed(44)
     action, row, col = torch.meshgrid(*(torch.arange(size) for size in (4, 5, 5)), indexing="ij")
-    yield ("a Q-map whose value at [action, row, col] is 100 action + 10 row + col, on the maze" + maze_text(ITEMS_MAZE),
-           (100 * action + 10 * row + col).float(), ITEMS_MAZE)
+    yield ("a Q-map whose value at [action, row, col] is 100 action + 10 row + col, on the maze"
+           + maze_text(ITEMS_MAZE), (100 * action + 10 * row + col).float(), ITEMS_MAZE)
     for seed in (2, 7):
         maze = reference.make_moved_exit_maze(seed, width=7)
         yield (f"a random Q-map on a maze of the new site (seed {seed})" + maze_text(maze),
                torch.randn(4, 7, 7, generator=generator) * 5 + 8, maze)
 
 
+def same_map(got, expected):
+    """Whether two value maps agree: NaN exactly where `expected` has NaN, the same values (to TOLERANCE) elsewhere."""
+    known = ~expected.isnan()
+    return (isinstance(got, torch.Tensor) and got.shape == expected.shape and got.is_floating_point()
+            and torch.equal(got.isnan(), ~known) and close(got[known], expected[known]))
+
+
 @exercise("value_map")
 def check_value_map(value_map):
-    """A Q-map whose values say where they sit, on a hand-made maze, then random Q-maps on 7x7 mazes."""
+    """A Q-map whose values say where they sit, on a hand-made maze, then random Q-maps on 7x7 mazes of the new
+    site."""
     for on, q_map, maze in value_map_cases():
         expected = reference.value_map(q_map, maze)
         got = call(value_map, {"q_map": q_map, "maze": maze}, on)
+        width = maze.shape[0]
         expect_tensor(got, expected, on, shape_hints={
-            (4, maze.shape[0], maze.shape[0]): "one value per cell: the largest over the four actions, dim=0",
-            (maze.shape[0],): "the largest over the actions is q_map.max(dim=0), not over a row or column"},
-                      kind_hint="values are floats, like the Q-values; nan marks the cells where the agent cannot stand")
-        got = got.detach().cpu()
-        standing = (maze == EMPTY)
-        if got[~standing].isnan().all() and torch.allclose(got[standing], expected[standing]):
+            (4, width, width): "one value per cell: the largest over the four actions, dim=0",
+            (4, width): "the actions are the first axis of q_map (4, n, n): the largest over them is dim=0",
+            (width,): "the largest over the actions is q_map.max(dim=0), not over a row or column"},
+                      kind_hint="values are floats, like the Q-values; nan marks where the agent cannot stand")
+        if same_map(got, expected):
             continue
-        if not got[~standing].isnan().all():
-            cell = tuple(((~standing) & ~got.isnan()).nonzero()[0].tolist())
+        standing = maze == EMPTY
+        values = q_map.max(0).values
+        best = "q_map.max(dim=0).values: the value of the best action"
+        # (problem, hint, the map that mistake gives)
+        mistakes = [("the smallest Q-value, not the largest", best,
+                     torch.where(standing, q_map.min(0).values, torch.nan)),
+                    ("the mean Q-value, not the largest", best, torch.where(standing, q_map.mean(0), torch.nan)),
+                    ("the index of the best action, not its value", ".max(dim=0).values, not .indices or argmax",
+                     torch.where(standing, q_map.argmax(0).float(), torch.nan)),
+                    ("no nan where the agent cannot stand: walls, items and the exit got values too",
+                     "torch.where(maze == EMPTY, values, torch.nan)", values),
+                    ("items and the exit got values: the agent stands only on EMPTY cells",
+                     "stepping onto an item harvests it and onto the exit ends the episode, so the agent never stands "
+                     "there: maze == EMPTY, not maze != WALL", torch.where(maze != WALL, values, torch.nan)),
+                    ("the values and the nans are swapped", "torch.where(condition, if_true, if_false): "
+                     "torch.where(maze == EMPTY, values, torch.nan)", torch.where(standing, torch.nan, values)),
+                    ("0 where the agent cannot stand, expected nan",
+                     "a 0 reads as a value (Q-values can be below 0, and section 18 looks for the largest): torch.nan "
+                     "marks a cell that has none", torch.where(standing, values, 0.0)),
+                    ("rows and columns are swapped", "value[row, col] is about q_map[:, row, col] and maze[row, col]: "
+                                                     "no transpose", expected.T)]
+        named = next(((problem, hint) for problem, hint, mistaken in mistakes if same_map(got, mistaken)), None)
+        if named:
+            raise Diagnosis(named[0], on=on, expected=show(expected), got=show(got), hint=named[1])
+        valued = ~standing & ~got.isnan()
+        if valued.any():
+            cell = tuple(valued.nonzero()[0].tolist())
             raise Diagnosis(f"a value at {cell}, where the maze holds {CODE_NAMES.get(maze[cell].item(), '?')}",
                             on=on, expected=show(expected), got=show(got),
-                            hint="only EMPTY cells get a value: torch.where(maze == EMPTY, values, torch.nan)")
-        recognise(got[standing], expected[standing], on=on, hint="the largest of the four Q-values of each cell",
-                  mistakes=[("the smallest Q-value, not the largest", "q_map.max(dim=0).values: the value of the best "
-                             "action", q_map.min(0).values[standing]),
-                            ("the mean Q-value, not the largest", "q_map.max(dim=0).values: the value of the best action",
-                             q_map.mean(0)[standing]),
-                            ("the index of the best action, not its value", ".max(dim=0).values, not .indices or argmax",
-                             q_map.argmax(0)[standing].float())])
+                            hint="only EMPTY cells get a value, nan everywhere else: "
+                                 "torch.where(maze == EMPTY, values, torch.nan)")
+        if got[standing].isnan().any():
+            cell = tuple((standing & got.isnan()).nonzero()[0].tolist())
+            raise Diagnosis(f"nan at {cell}, an empty cell", on=on, expected=show(expected), got=show(got),
+                            hint="every EMPTY cell gets the largest of its four Q-values")
+        raise Diagnosis("wrong values", on=on, expected=show(expected), got=show(got),
+                        hint="the largest of the four Q-values of each EMPTY cell")
 
 
 @exercise("dream_walls")
 def check_dream_walls(dream_walls):
-    """Seeded logits from -6 to 6 on 3 mazes of width 5, a random half of the cells fixed, fixed walls random."""
+    """Seeded logits from -6 to 6 on 3 mazes of width 5, a random half of the cells fixed, fixed walls random, on
+    DEVICE as optimise_walls has them."""
     generator = torch.Generator().manual_seed(20)
     logits = torch.randn(3, 5, 5, generator=generator) * 4
     logits[0, 0, :] = torch.tensor([-6.0, -1.0, 0.0, 1.0, 6.0])
     fixed = torch.rand(3, 5, 5, generator=generator) < 0.5
     fixed_walls = (torch.rand(3, 5, 5, generator=generator) < 0.5).float()
     on = "3 mazes of width 5: logits from -6 to 6, a random half of the cells fixed, fixed cells half walls"
-    leaf = logits.clone().requires_grad_(True)
+    leaf = leaf_on_device(logits)
     expected = reference.dream_walls(logits, fixed, fixed_walls)
-    got = call(dream_walls, {"logits": leaf, "fixed": fixed, "fixed_walls": fixed_walls}, on,
+    got = call(dream_walls, {"logits": leaf, "fixed": on_device(fixed), "fixed_walls": on_device(fixed_walls)}, on,
                change_hints={"logits": "build a new tensor: the optimiser owns the logits"},
                error_hints={"leaf Variable that requires grad": "torch.sigmoid(logits), not logits.sigmoid_(): the "
                                                                 "logits belong to the optimiser; build a new tensor"})
@@ -1770,9 +2078,18 @@ def check_dream_walls(dream_walls):
                              "sigmoid's: torch.where does both")
 
 
+OBJECTIVE_ERROR_HINTS = {
+    "leaf Variable that requires grad": "this writes into q_values in place (masked_fill_, or q_values[...] = ...), "
+                                        "the network's output that the gradient flows back through: masked_fill, "
+                                        "without the _, returns a new tensor",
+    "must match the size of tensor": "two terms of different lengths: each must be (B,), one number per state (a "
+                                     "logsumexp over the actions is dim=1; dim=0 runs over the batch)"}
+
+
 @exercise("dream_objective")
 def check_dream_objective(dream_objective):
-    """Hand-made Q-values for 3 states, then 8 seeded random states with random actions."""
+    """Hand-made Q-values for 3 states, then 8 seeded random states with random actions, on DEVICE as optimise_walls
+    has them."""
     generator = torch.Generator().manual_seed(21)
     cases = [("Q-values [1, 2, 3, 4], [0, 0, 0, 0], [5, -5, 0, 1] with actions [3, 0, 1]",
               torch.tensor([[1.0, 2.0, 3.0, 4.0], [0.0, 0.0, 0.0, 0.0], [5.0, -5.0, 0.0, 1.0]]),
@@ -1780,14 +2097,9 @@ def check_dream_objective(dream_objective):
              ("8 random states (Q-values ~ 3 N(0, 1)) with random actions",
               torch.randn(8, 4, generator=generator) * 3, torch.randint(4, (8,), generator=generator))]
     for on, q_values, actions in cases:
-        leaf = q_values.clone().requires_grad_(True)
         expected = reference.dream_objective(q_values, actions)
-        got = call(dream_objective, {"q_values": leaf, "actions": actions}, on, error_hints={
-            "leaf Variable that requires grad": "this writes into q_values in place (masked_fill_, or q_values[...] = "
-                                                "...), the network's output that the gradient flows back through: "
-                                                "masked_fill, without the _, returns a new tensor",
-            "must match the size of tensor": "two terms of different lengths: each must be (B,), one number per state "
-                                             "(a logsumexp over the actions is dim=1; dim=0 runs over the batch)"})
+        got = call(dream_objective, {"q_values": leaf_on_device(q_values), "actions": on_device(actions)}, on,
+                   error_hints=OBJECTIVE_ERROR_HINTS)
         batch = len(actions)
         expect_tensor(got, expected, on, shape_hints={
             (batch, 4): "one number per state: the chosen action's Q minus the logsumexp of the others",
@@ -1814,43 +2126,65 @@ def check_dream_objective(dream_objective):
                             hint="no torch.no_grad(), .detach() or .item(): the dream climbs this objective's gradient")
 
 
+WALL_COST = 0.5  # the check's penalty per unit of mean wall strength, as the open-start dreams have it
+
+
 def wall_penalty(walls):
-    """The open-start dreams' penalty, at 0.5 per unit of mean wall strength."""
-    return 0.5 * walls.mean((1, 2))
+    """The check's penalty: WALL_COST per unit of mean wall strength."""
+    return WALL_COST * walls.mean((1, 2))
 
 
-def ascend(q_net, mazes, positions, actions, logits, penalty, config, zero_grad=True, sign=1.0, optimiser=None,
-           last_step=True):
-    """The walls that optimise_walls would give with one mistake: no zero_grad, sign=-1 (descending),
-    another optimiser class, or stopping one step short (`last_step`=False returns the walls before it)."""
-    fixed, fixed_walls = reference.fixed_cells(mazes, positions), (mazes == WALL).float()
-    planes = reference.encode_mazes(mazes)
-    logits = logits.clone().requires_grad_(True)
-    step = (optimiser or torch.optim.Adam)([logits], lr=config.learning_rate)
+DREAMING_NET_SCALE = 300.0  # a random network's Q-values differ by hundredths; a trained one's by units
+
+
+def dreaming_net():
+    """A tiny seeded network (5x5 mazes, 8 hidden units) on DEVICE, as the walk-through has its agent, with its
+    Q-values scaled up to differ by a few units, as a trained network's do: then the gradient through the network,
+    and not only the penalty, decides the cells of a dream, and each usual mistake gives other walls."""
+    q_net = random_net(seed=24)
+    with torch.no_grad():
+        q_net.head[-1].weight.mul_(DREAMING_NET_SCALE)
+        q_net.head[-1].bias.mul_(DREAMING_NET_SCALE)
+    return q_net.to(DEVICE)
+
+
+def ascend(q_net, mazes, positions, actions, logits, penalty, config, zero_grad=True, sign=1.0, objective_sign=1.0,
+           through_network=True, optimiser=torch.optim.Adam, new_optimiser_each_step=False, last_step=True):
+    """The walls that optimise_walls would give with one mistake: no zero_grad; sign=-1 (descending); the objective
+    added (objective_sign=-1); no gradient through the network; another optimiser class, or a new one every step;
+    stopping one step short (`last_step`=False returns the walls before it)."""
+    fixed, fixed_walls = reference.fixed_cells(mazes, positions).to(DEVICE), (mazes == WALL).float().to(DEVICE)
+    positions, actions = positions.to(DEVICE), actions.to(DEVICE)
+    planes = reference.encode_mazes(mazes.to(DEVICE))
+    logits = logits.clone().to(DEVICE).requires_grad_(True)
+    step = optimiser([logits], lr=config.learning_rate)
     for _ in range(config.steps):
+        if new_optimiser_each_step:
+            step = optimiser([logits], lr=config.learning_rate)
         walls = reference.dream_walls(logits, fixed, fixed_walls)
         q_values = reference.q_values_at(q_net(reference.with_wall_plane(planes, walls)), positions)
-        objective = reference.dream_objective(q_values, actions)
-        loss = sign * (penalty(walls) - objective).mean()
+        objective = reference.dream_objective(q_values if through_network else q_values.detach(), actions)
+        loss = sign * (penalty(walls) - objective_sign * objective).mean()
         if zero_grad:
             step.zero_grad()
         loss.backward()
         step.step()
     final = walls if not last_step else reference.dream_walls(logits, fixed, fixed_walls)
-    return final.detach()
+    return final.detach().cpu()
 
 
 @exercise("optimise_walls", uses=("encode_mazes", "q_values_at", "dream_walls", "dream_objective"))
 def check_optimise_walls(optimise_walls):
-    """A tiny seeded network (5x5 mazes, 8 hidden units) dreaming for 3 placements, 6 steps of Adam at 0.3."""
-    q_net = random_net(seed=24)
+    """A tiny seeded network on DEVICE (5x5 mazes, 8 hidden units, Q-values a few units apart) dreaming for 3
+    placements, 6 steps of Adam at 0.3."""
+    q_net = dreaming_net()
     positions, actions = torch.tensor([[2, 2], [1, 0], [3, 3]]), torch.tensor([RIGHT, DOWN, UP])
     mazes = reference.open_mazes_with_a_human(positions, actions, width=5)
     logits = -1.0 + torch.randn(3, 5, 5, generator=torch.Generator().manual_seed(24))
     config = reference.DreamConfig(steps=6, learning_rate=0.3)
-    on = ("a random network (5x5 mazes, 8 hidden units); open 5x5 mazes with the agent at [2, 2], [1, 0], [3, 3] "
-          "and a human to its right, below, above; logits -1 + N(0, 1); penalty 0.5 * mean wall strength; "
-          "DreamConfig(steps=6, learning_rate=0.3)")
+    on = (f"a random network on {DEVICE} (5x5 mazes, 8 hidden units, Q-values a few units apart); open 5x5 "
+          f"mazes with the agent at [2, 2], [1, 0], [3, 3] and a human to its right, below, above; logits -1 + N(0, "
+          f"1); penalty {WALL_COST} * mean wall strength; DreamConfig(steps=6, learning_rate=0.3)")
     inputs = {"q_net": q_net, "mazes": mazes, "positions": positions, "actions": actions, "logits": logits,
               "penalty": wall_penalty, "config": config}
     expected = reference.optimise_walls(*inputs.values())
@@ -1860,8 +2194,11 @@ def check_optimise_walls(optimise_walls):
         "logits": "start from a copy, logits.clone(): the caller's starting logits stay as they were"},
                error_hints={"does not require grad": "the logits to optimise need requires_grad_(True), and nothing "
                                                      "on the way to the loss may be under torch.no_grad()",
-                            "non-leaf Tensor": "optimise the logits, a leaf made with logits.clone().requires_grad_("
-                                               "True), not the walls or anything else computed from them"})
+                            "non-leaf Tensor": "optimise the logits, a leaf made with logits.clone().to(DEVICE)."
+                                               "requires_grad_(True) (in that order), not the walls or anything else "
+                                               "computed from them"},
+               device=torch.device("cpu"),
+               device_hint="the callers binarise and draw these walls on the CPU: finish with .detach().cpu()")
     expect_tensor(got, expected, on, shape_hints={(3, 25): "keep the (B, n, n) shape of the logits"})
     if got.requires_grad:
         raise Diagnosis("the result still carries the autograd graph", on=on,
@@ -1880,27 +2217,40 @@ def check_optimise_walls(optimise_walls):
                         hint="build the walls with dream_walls(logits, fixed, fixed_walls) at every step and at the "
                              "end: it keeps the fixed cells as they are, which a sigmoid of the logits alone moves")
     start = reference.dream_walls(logits, fixed, (mazes == WALL).float())
+    arguments = list(inputs.values())
     recognise(got, expected, on=on, problem="wrong wall strengths after the ascent",
               hint="config.steps steps of Adam(lr=config.learning_rate) on [logits], each on the loss "
                    "(penalty(walls) - dream_objective(q_values, actions)).mean()",
-              mistakes=[("the walls never moved", "the logits must require grad (logits.clone().requires_grad_("
-                                                  "True)), be what the optimiser holds (torch.optim.Adam([logits], "
-                                                  "...)), and be stepped: optimiser.step() in the loop", start),
+              mistakes=[("the walls never moved", "the logits must require grad (logits.clone().to(DEVICE)."
+                                                  "requires_grad_(True)), be what the optimiser holds (torch.optim."
+                                                  "Adam([logits], ...)), and be stepped: optimiser.zero_grad(), "
+                                                  "loss.backward(), optimiser.step(), in this order", start),
                         ("descends the objective instead of climbing it", "an optimiser minimises: the loss is "
                          "penalty(walls) - dream_objective(...), the objective's negative",
-                         ascend(*inputs.values(), sign=-1.0)),
+                         ascend(*arguments, sign=-1.0)),
+                        ("adds the objective to the penalty, and so descends it", "the loss is penalty(walls) - "
+                         "dream_objective(...): minimising it climbs the objective, and + would descend it",
+                         ascend(*arguments, objective_sign=-1.0)),
+                        ("no gradient came through the network: only the penalty moved the walls",
+                         "the dream climbs the objective's gradient through the network into the walls: no "
+                         "torch.no_grad(), .detach() or .item() around q_net(...), q_values_at or dream_objective (the "
+                         "network stays as it is anyway: only the logits are in the optimiser)",
+                         ascend(*arguments, through_network=False)),
+                        ("a new optimiser at every step", "make the optimiser once, before the loop: Adam's steps "
+                         "depend on the running averages of the gradients it has seen, which a new one forgets",
+                         ascend(*arguments, new_optimiser_each_step=True)),
                         ("gradients pile up across steps: optimiser.zero_grad() is missing",
                          "call optimiser.zero_grad() before every loss.backward()",
-                         ascend(*inputs.values(), zero_grad=False)),
+                         ascend(*arguments, zero_grad=False)),
                         ("the penalty is left out", "the loss is penalty(walls) - dream_objective(...): without the "
                                                     "penalty, walls appear everywhere",
-                         ascend(*list(inputs.values())[:5], lambda walls: 0.0 * walls.sum((1, 2)), config)),
+                         ascend(*arguments[:5], lambda walls: 0.0 * walls.sum((1, 2)), config)),
                         ("returned the walls from before the last step", "after the loop, build the walls once "
-                         "more from the final logits", ascend(*inputs.values(), last_step=False)),
+                         "more from the final logits", ascend(*arguments, last_step=False)),
                         ("ignores the config", "use config.steps and config.learning_rate, not numbers of your own",
-                         ascend(*list(inputs.values())[:6], reference.DreamConfig())),
+                         ascend(*arguments[:6], reference.DreamConfig())),
                         ("plain SGD instead of Adam", "torch.optim.Adam([logits], lr=config.learning_rate)",
-                         ascend(*inputs.values(), optimiser=torch.optim.SGD))])
+                         ascend(*arguments, optimiser=torch.optim.SGD))])
 
 
 def protrusion_cases():

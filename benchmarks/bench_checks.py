@@ -4,7 +4,7 @@ diagnosis names the mistake (contains the expected words and none of another mis
 correct variants that pass, and the time of one check of the reference. Prints numbers; asserts
 nothing (tests/test_checks.py asserts the same things one by one).
 
-    python benchmarks/bench_checks.py     # a few seconds
+    python benchmarks/bench_checks.py     # about ten seconds, three of them a too-slow mutant's time limit
 """
 import contextlib
 import io
