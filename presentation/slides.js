@@ -2,14 +2,17 @@
 // Everything lives in this one inlined file so that a built deck works offline from file://.
 (function () {
   "use strict";
-  const SLIDE_WIDTH = 1280;  // the size slides.css lays slides out at
+  const SLIDE_WIDTH = 1280;  // the smallest size slides are laid out at; slides.css's defaults
   const SLIDE_HEIGHT = 720;
-  const NOTES_SHARE = 0.7;  // with notes shown under the slide, the slide gets this share of the height
+  const NOTES_SHARE = 0.5;  // with notes shown under the slide, the slide gets this share of the height
 
   const slides = Array.from(document.querySelectorAll("#deck > .slide"));
   const counter = document.createElement("div");
   counter.className = "slide-number";
   document.body.appendChild(counter);
+  const notesPanel = document.createElement("div");  // what `n` shows under the slide
+  notesPanel.id = "notes-panel";
+  document.body.appendChild(notesPanel);
   let current = 0;
   let speaker = null;  // the speaker window, while it is open
   let speakerStart = null;
@@ -24,17 +27,53 @@
     return notes ? notes.innerHTML : "<p><em>No notes for this slide.</em></p>";
   }
 
+  // The slide fills the window (or, with notes shown, the share of it above the notes): it is laid out at
+  // 1280x720 or larger in the window's proportions, then scaled. A 4:3 screen gets a taller slide, not bands.
   function fit() {
     const notesShown = document.body.classList.contains("show-notes");
-    const height = notesShown ? window.innerHeight * NOTES_SHARE : window.innerHeight;
-    const scale = Math.min(window.innerWidth / SLIDE_WIDTH, height / SLIDE_HEIGHT);
-    document.documentElement.style.setProperty("--scale", scale);
+    const width = window.innerWidth;
+    const height = notesShown ? Math.round(window.innerHeight * NOTES_SHARE) : window.innerHeight;
+    const scale = Math.min(width / SLIDE_WIDTH, height / SLIDE_HEIGHT);
+    const root = document.documentElement.style;
+    root.setProperty("--scale", scale);
+    root.setProperty("--slide-width", `${width / scale}px`);
+    root.setProperty("--slide-height", `${height / scale}px`);
+    root.setProperty("--notes-top", `${height}px`);
+    if (slides[current]) layoutFigure(slides[current]);
+  }
+
+  // A slide's figure is scaled to the largest size the space under the title allows (larger than its file, if
+  // need be), and the figure with the text under it is centred in that space: on a 4:3 screen a wide figure
+  // leaves room above and below, and the text stays right under the figure.
+  function layoutFigure(slide) {
+    const img = slide.querySelector(":scope > p > img:only-child");
+    if (!img) return;
+    const box = img.parentElement;
+    box.style.flex = "";
+    img.style.width = img.style.height = "";
+    const blocks = Array.from(slide.children).filter((el) => el.getClientRects().length > 0);
+    blocks.forEach((el) => { el.style.marginTop = el.style.marginBottom = ""; });
+    if (!img.naturalWidth) return;
+    const scale = parseFloat(getComputedStyle(document.documentElement).getPropertyValue("--scale")) || 1;
+    const room = box.getBoundingClientRect();
+    const fits = Math.min(room.width / scale / img.naturalWidth, room.height / scale / img.naturalHeight);
+    img.style.width = `${img.naturalWidth * fits}px`;
+    img.style.height = `${img.naturalHeight * fits}px`;
+    box.style.flex = `0 0 ${img.naturalHeight * fits}px`;
+    const after = blocks.slice(blocks.indexOf(box));
+    if (!after.some((el) => el.classList.contains("takeaway"))) {  // a takeaway already sits at the bottom
+      after[0].style.marginTop = "auto";
+      after[after.length - 1].style.marginBottom = "auto";
+    }
   }
 
   function show(index) {
     current = Math.max(0, Math.min(slides.length - 1, index));
     slides.forEach((slide, i) => slide.classList.toggle("current", i === current));
+    layoutFigure(slides[current]);
     counter.textContent = `${current + 1} / ${slides.length}`;
+    notesPanel.innerHTML = notesHtml(slides[current]);
+    notesPanel.scrollTop = 0;
     // The hash keeps the place across a reload, and lets a runbook link to a slide: deck.html#7.
     history.replaceState(null, "", `#${current + 1}`);
     updateSpeaker();
@@ -96,10 +135,11 @@
 
   // Audit mode, for tests/test_presentation.py: deck.html?audit shows every slide in turn and writes what it
   // measured into the page as JSON (read back with chromium --dump-dom): the smallest text, anything outside
-  // the slide, blocks that overlap, and the size each figure is drawn at. Sizes are in the slide's own
-  // 1280x720 pixels, whatever the window: a screen of another size scales the whole slide by --scale.
+  // the slide, blocks that overlap, the size each figure is drawn at, and whether the slide's notes fit in the
+  // notes panel. Text sizes are in the slide's own CSS pixels; `scale` turns them into screen pixels. Figure
+  // sizes are in screen pixels.
   function audit() {
-    const result = { slideSize: [SLIDE_WIDTH, SLIDE_HEIGHT], slides: [] };
+    const result = { window: [window.innerWidth, window.innerHeight], slides: [] };
     const visible = (el) => !el.closest(".notes") && el.getClientRects().length > 0;
     const snippet = (el) => (el.textContent || el.tagName).trim().slice(0, 60);
     slides.forEach((slide, index) => {
@@ -121,15 +161,23 @@
           if (!found.smallestText || px < found.smallestText.px) found.smallestText = { px: px, text: snippet(el) };
         }
         if (el.tagName === "IMG") {
-          found.images.push({ natural: [el.naturalWidth, el.naturalHeight], drawn: [r.width / scale, r.height / scale] });
+          found.images.push({ natural: [el.naturalWidth, el.naturalHeight], drawn: [r.width, r.height] });
         }
       });
+      found.scale = scale;
+      found.size = [box.width / scale, box.height / scale];
       const blocks = Array.from(slide.children).filter(visible).map((el) => [el, el.getBoundingClientRect()]);
       blocks.forEach(([a, ra], i) => blocks.slice(i + 1).forEach(([b, rb]) => {
         const width = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left);
         const height = Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top);
         if (width > 2 && height > 2) found.overlaps.push([snippet(a), snippet(b)]);
       }));
+      document.body.classList.add("show-notes");
+      fit();
+      found.notesFit = notesPanel.scrollHeight <= notesPanel.clientHeight + 1;
+      found.notesHeight = [notesPanel.scrollHeight, notesPanel.clientHeight];
+      document.body.classList.remove("show-notes");
+      fit();
       result.slides.push(found);
     });
     const out = document.createElement("pre");
@@ -140,6 +188,9 @@
 
   document.addEventListener("keydown", onKey);
   window.addEventListener("resize", fit);
+  slides.forEach((slide) => slide.querySelectorAll("img").forEach((img) => img.addEventListener("load", () => {
+    if (slide === slides[current]) layoutFigure(slide);
+  })));
   if (new URLSearchParams(location.search).has("audit")) window.addEventListener("load", audit);
   window.addEventListener("hashchange", () => show(parseInt(location.hash.slice(1), 10) - 1 || 0));
   fit();
