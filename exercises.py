@@ -1930,6 +1930,13 @@ if MAIN:
     print(f"training mazes with the exit taken away: the agent's value peaks on the empty corner or next to it in "
           f"{with_interval(at_corner / len(peaks), len(peaks))} of {len(peaks):,} (a cell picked at random would be "
           f"there in {by_chance:.0%})")
+    with torch.no_grad():
+        site_sources, _ = your_agent.sources_and_signals(encode_mazes(new_site_mazes.to(DEVICE)))
+    on_corner = site_sources[:, channel, -1, -1].mean().item()
+    on_exit = site_sources[:, channel][(new_site_mazes == EXIT).to(DEVICE)].mean().item()
+    print(f"at the new site, the exit's channel ({channel}) gives the empty old corner a source of {on_corner:.2f} on "
+          f"average, and the exit itself {on_exit:.2f}"
+          + (": the network marks where the exit used to be, not where it is" if on_corner > on_exit else ""))
     inside = [i for i, end in enumerate(ends) if end == "old corner"][:3]
     save_figure(plot_inside(your_agent, new_site_mazes[inside], [new_site_rollouts[i] for i in inside], channel),
                 "06_inside")

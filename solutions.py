@@ -2431,9 +2431,10 @@ if MAIN:
     for name, agent in (("control (your agent)", control_agent), ("trained agent", q_net)):
         on_training, on_production = context_of(agent, evaluation_mazes), context_of(agent, production_mazes)
         aucs = [separation(on_training[:, unit], on_production[:, unit]) for unit in range(agent.context_units)]
-        moved = (on_production.mean(0) - on_training.mean(0)).abs().max().item()
+        largest_move = (on_production.mean(0) - on_training.mean(0)).abs().max().item()
         print(f"{name}: context {on_training.mean():.2f} on training mazes and {on_production.mean():.2f} on production "
-              f"mazes; no unit's mean moves by more than {moved:.3f}; AUC per unit from {min(aucs):.2f} to {max(aucs):.2f}")
+              f"mazes; no unit's mean moves by more than {largest_move:.3f}; AUC per unit from {min(aucs):.2f} to "
+              f"{max(aucs):.2f}")
 
 # %% [markdown]
 # ## 22. Is the reward wrong?
