@@ -1972,6 +1972,8 @@ def plot_inside(q_net, mazes, rollouts, channel):
                                         (axes[row, 2], signals[row, channel].cpu(), f"signal of the exit's channel ({channel})",
                                          "magma")):
             image = ax.imshow(values, cmap=cmap)
+            for wall_row, wall_col in (maze == WALL).nonzero().tolist():  # walls as in every other figure
+                ax.add_patch(plt.Rectangle((wall_col - 0.5, wall_row - 0.5), 1, 1, facecolor=CELL_COLOURS[WALL]))
             draw_maze(ax, maze, title, agent=None, fill=False, marked=[corner(maze.shape[-1])])
             fig.colorbar(image, ax=ax, shrink=0.8)
     add_legend(fig, ["crop", "human", "exit", "path", "marked"], marked_label="the old corner")
