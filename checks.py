@@ -10,7 +10,9 @@ failure also says that the cells below use your function, and run on its wrong r
 The check calls your function as the walk-through does: with the same arguments, on inputs where the
 walk-through puts them (networks and mazes on DEVICE, a GPU where there is one), several times where
 training calls it again and again, and on the walk-through's hardest inputs (the longest ways out) within
-a time limit. Your results must stay on the inputs' device.
+a time limit. Your results must stay on the inputs' device. On a machine without a GPU, a function that
+passes is called once more with those inputs on PyTorch's "meta" device, which stands in for a GPU (shapes,
+no values): a tensor made without device=, or a .cpu() on the way, shows there too.
 
 Whatever your function does, the check reports it instead of crashing: an exception anywhere (in your
 code, or when the check uses your result, e.g. in backward()), wrong parameters, a wrong type or device,
@@ -32,8 +34,9 @@ running after a minute (an endless loop) is stopped and reported the same way.
 Adding an exercise: mark its body in solutions.py (`# BEGIN exercise <name>` ... `# END exercise
 <name>`, a `# Hint:` comment above), write `@exercise("<name>") def check_<name>(<name>): ...` here
 (raise a Diagnosis for each problem it finds, and call the learner's function through `call`, with its
-inputs where the walk-through puts them: `on_device`), call the check in the cell after the exercise,
-add wrong versions and correct variants to tests/test_checks.py, and run `python tools/make_notebooks.py`.
+inputs where the walk-through puts them: `on_device`, and those on DEVICE named in `probe=`), call the check
+in the cell after the exercise, add wrong versions and correct variants to tests/test_checks.py, and run
+`python tools/make_notebooks.py`.
 """
 import contextlib
 import copy
@@ -158,6 +161,8 @@ def diagnose(find_problem, function, uses=()):
         try:
             with time_limit(CHECK_TIME_LIMIT_S):
                 find_problem(function)
+                for probe in ATTEMPT.get("probes", []):  # only once it passes: a device mistake comes last
+                    device_probe(**probe)
             return None
         except Diagnosis as found:
             diagnosis = found
@@ -257,7 +262,8 @@ def seed_everything(seed):
 
 
 def call(function, inputs, on, may_change=(), change_hints=None, error_hints=None, unique=True, random_hint=None,
-         device=None, device_hint=None, time_limit_s=None, slow_hint=None):
+         device=None, device_hint=None, time_limit_s=None, slow_hint=None, probe=(), probe_with=None,
+         probe_hint=None):
     """function(*inputs.values()), run as the walk-through would run it, but so that nothing it does can
     spoil the check:
     - only if it takes these arguments, in this order, as the walk-through passes them.
@@ -269,12 +275,21 @@ def call(function, inputs, on, may_change=(), change_hints=None, error_hints=Non
     - twice, under two seeds. Where the right answer is `unique`, two different results mean the
       function draws random numbers (`random_hint` says what to do instead).
     - each run within `time_limit_s` seconds, if given (`slow_hint`: the usual cause of a slow run).
+    - a list that grows from the first run to the second is something kept from one call to the next.
     The result, and the inputs in `may_change`, must be on `device` (by default the one device of the inputs'
     tensors; `device_hint`: why there); the check reads a copy of the result on the CPU.
+    `probe`: the inputs that the walk-through has on DEVICE, a GPU where there is one. If the check passes, `diagnose`
+    runs the function once more with those on a stand-in for a GPU (see `device_probe`); `probe_with`: inputs to
+    give it instead there (a network that runs without values, where the real one reads them); `probe_hint`: the
+    usual cause of a device mismatch there.
     Exceptions go on to `diagnose`, which reports them on this input; `error_hints` maps a piece of an
     exception's message to a hint, ahead of the general EXCEPTION_HINTS."""
     ATTEMPT.update(on=on, error_hints=error_hints or {})
     raise_on_wrong_parameters(function, inputs, on)
+    if probe:
+        ATTEMPT.setdefault("probes", []).append(dict(
+            function=function, inputs={**inputs, **(probe_with or {})}, on=on, names=probe, may_change=may_change,
+            device=device, hint=probe_hint or device_hint, time_limit_s=time_limit_s))
     device = device or device_of(inputs)
     before = {name: fresh_copy(value) for name, value in inputs.items() if name not in may_change}
     shared_tensors = global_tensors(function)
@@ -287,7 +302,8 @@ def call(function, inputs, on, may_change=(), change_hints=None, error_hints=Non
         seed_everything(seed)
         try:
             with time_limit(time_limit_s) if time_limit_s else contextlib.nullcontext() as limit:
-                runs.append((function(*given.values()), given))
+                result = function(*given.values())
+                runs.append((snapshot(result), result, given))
         except TooSlow as error:
             if error.limit is not limit:
                 raise
@@ -305,7 +321,14 @@ def call(function, inputs, on, may_change=(), change_hints=None, error_hints=Non
                 raise Diagnosis(f"changed the global `{name}` in place", on=on,
                                 hint=f"every later cell reads `{name}`: work on a copy (.clone()) or build a new "
                                      f"tensor")
-    (first, first_given), (result, given) = runs
+    (first, _, first_given), (_, result, given) = runs
+    if isinstance(first, list) and isinstance(result, list) and len(first) < len(result) \
+            and same(result[:len(first)], first):
+        raise Diagnosis("returned a longer list when called again with the same input: it keeps what it found from "
+                        "one call to the next", on=on, expected=show(first), got=show(result),
+                        hint="a default argument such as `found=[]` is made once, when the def runs, and every call "
+                             "appends to that same list; so does a global list: start a new list inside the function "
+                             "(found = []) at every call")
     for name, saved in before.items():
         if not same(saved, given[name]):
             if switched_requires_grad(saved, given[name]):
@@ -344,6 +367,15 @@ def call(function, inputs, on, may_change=(), change_hints=None, error_hints=Non
                             hint=random_hint or "the result must depend on the inputs alone: no torch.rand, "
                                                 "random.random, sampling or shuffling here")
     return on_cpu(result)
+
+
+def snapshot(value):
+    """A copy of a result as it is now, so that a later call changing it in place shows; the value itself where it
+    cannot be copied."""
+    try:
+        return fresh_copy(value)
+    except Exception:
+        return value
 
 
 def differing_weights(a, b):
@@ -426,6 +458,140 @@ def on_device(value, device=DEVICE):
 def leaf_on_device(tensor, device=DEVICE):
     """A copy of `tensor` on `device` that requires grad, a leaf of the autograd graph: the check reads its .grad."""
     return tensor.detach().to(device, copy=True).requires_grad_(True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The device probe: what a GPU would say, on a machine without one
+
+
+# On a machine without a GPU, DEVICE is the CPU, and a tensor made without device= lands where the inputs are
+# anyway. PyTorch's "meta" device stands in for a GPU: a meta tensor has a shape, a dtype and a device but no
+# values, and an operation that mixes it with a CPU tensor (other than a single number) raises, as it would with a
+# GPU tensor. Indexing a meta tensor with CPU index tensors works, as it does on a GPU.
+PROBE_DEVICE = torch.device("meta")
+
+# The messages of an operation that meets a meta tensor and a CPU tensor, where a GPU would raise too. Others
+# (an operation meta does not implement, or one that reads values: .item(), .tolist(), nonzero) say nothing.
+PROBE_DEVICE_ERRORS = ("is not on the expected device", "Expected all tensors to be on the same device",
+                       "found at least two devices", "Expected tensor to have meta Device",
+                       "Expected tensor to have cpu Device")
+
+PROBE_ON = ("{names} on a GPU (this machine has none: the check put {them} on PyTorch's \"meta\" device, which stands "
+            "in for one), and else as before: ")
+
+PROBE_HINT = ("on a CPU-only machine this runs, but the walk-through runs on a GPU (CUDA or Apple's MPS) where there "
+              "is one, with these inputs there: make every new tensor on the inputs' device (torch.zeros(..., "
+              "device=x.device), torch.full_like(x, ...), torch.arange(n, device=x.device), or x.to(y.device)), and "
+              "no .cpu() or .to(\"cpu\") on the way")
+
+
+class CopyOutOfTheProbeDevice(getattr(torch.overrides, "TorchFunctionMode", object)):
+    """While a probe runs, a copy of a meta tensor to the CPU (x.cpu(), x.to("cpu"), cpu_x[...] = x,
+    cpu_x.copy_(x)) copies zeros, where a GPU tensor would copy its values (a meta tensor has none): a result that
+    ends up on the CPU then shows as one."""
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+
+        def on_probe(value):
+            return isinstance(value, torch.Tensor) and value.device == PROBE_DEVICE
+
+        if func in (torch.Tensor.cpu, torch.Tensor.to) and args and on_probe(args[0]):
+            target, dtype = torch.device("cpu"), None
+            if func is torch.Tensor.to:
+                target, dtype = copy_target(args[1:], kwargs)
+            if target is not None and target.type == "cpu":
+                return torch.zeros(args[0].shape, dtype=dtype or args[0].dtype)
+        written = {torch.Tensor.__setitem__: 2, torch.Tensor.copy_: 1}.get(func)
+        if written and len(args) > written and isinstance(args[0], torch.Tensor) and not on_probe(args[0]) \
+                and on_probe(args[written]):
+            args = args[:written] + (torch.zeros(args[written].shape, dtype=args[written].dtype),) + \
+                args[written + 1:]
+        return func(*args, **kwargs)
+
+
+def copy_target(args, kwargs):
+    """(device or None, dtype or None) that a call x.to(*args, **kwargs) names."""
+    device, dtype = kwargs.get("device"), kwargs.get("dtype")
+    for arg in args:
+        if isinstance(arg, torch.Tensor):
+            device, dtype = arg.device, arg.dtype
+        elif isinstance(arg, torch.dtype):
+            dtype = arg
+        elif isinstance(arg, (str, torch.device, int)) and not isinstance(arg, bool):
+            device = arg
+    try:
+        return (None if device is None else torch.device(device)), dtype
+    except (RuntimeError, TypeError):
+        return None, dtype
+
+
+def on_probe_device(value):
+    """A copy of `value` (a tensor, a network, a dataclass of tensors) on PROBE_DEVICE."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().to(PROBE_DEVICE).requires_grad_(value.requires_grad)
+    if isinstance(value, nn.Module):
+        return copy.deepcopy(value).to(PROBE_DEVICE)
+    return on_device(value, PROBE_DEVICE)
+
+
+@contextlib.contextmanager
+def device_is_the_probes(function):
+    """DEVICE, where the learner's code and the walk-through's helpers read it, is PROBE_DEVICE inside: there a
+    tensor made on DEVICE is on the GPU with the inputs."""
+    spaces = [space for space in (getattr(function, "__globals__", None), vars(reference))
+              if space is not None and isinstance(space.get("DEVICE"), torch.device)]
+    saved = [space["DEVICE"] for space in spaces]
+    for space in spaces:
+        space["DEVICE"] = PROBE_DEVICE
+    try:
+        yield
+    finally:
+        for space, device in zip(spaces, saved):
+            space["DEVICE"] = device
+
+
+def device_probe(function, inputs, on, names, may_change=(), device=None, hint=None, time_limit_s=None):
+    """Run `function` once more, with the inputs `names` on PROBE_DEVICE (the others as they are) and DEVICE there
+    too, and raise a Diagnosis (`hint`: its usual cause here) if a GPU would raise a device error on this input, or if
+    the result (or an input in `may_change`) ends up on another device than `device` (by default, the probe's). Any
+    other exception, such as one from an operation that needs the values (.item(), .tolist(), nonzero, a boolean
+    mask), says nothing."""
+    if CopyOutOfTheProbeDevice.__bases__ == (object,):  # a torch too old for TorchFunctionMode
+        return
+    listed = " and ".join(f"`{name}`" for name in names)
+    on = PROBE_ON.format(names=listed, them="it" if len(names) == 1 else "them") + on
+    ATTEMPT.update(on=on, error_hints={})
+    expected_device = device or PROBE_DEVICE
+    torch_state, limit = torch_switches(), None
+    try:
+        given = {name: on_probe_device(value) if name in names else fresh_copy(value)
+                 for name, value in inputs.items()}
+        seed_everything(0)
+        with device_is_the_probes(function), CopyOutOfTheProbeDevice(), \
+                (time_limit(time_limit_s) if time_limit_s else contextlib.nullcontext()) as limit:
+            result = function(*given.values())
+    except (Exception, SystemExit) as error:
+        text = str(error).strip()
+        if "meta" in text and any(pattern in text for pattern in PROBE_DEVICE_ERRORS):
+            raise Diagnosis(f"a device mismatch that would crash on a GPU: {type(error).__name__}: "
+                            f"{shorten(text.splitlines()[0])}", on=on, where=learner_line(error, function),
+                            hint=hint or PROBE_HINT) from None
+        return  # inconclusive: meta cannot run this code, for another reason than a device
+    except TooSlow as error:
+        if limit is None or error.limit is not limit:
+            raise
+        return
+    finally:
+        restore_torch_switches(torch_state)
+    for what, value in [("the result", result)] + [(f"`{name}`", given[name]) for name in may_change]:
+        stray = misplaced(value, expected_device, what)
+        if stray:
+            there = "the GPU" if stray[1] == PROBE_DEVICE else f"the {str(stray[1]).upper()}"
+            expected_there = "the GPU with the inputs" if expected_device == PROBE_DEVICE else \
+                f"the {str(expected_device).upper()}"
+            raise Diagnosis(f"a device mismatch that a GPU would show: {stray[0]} would be on {there}, not on "
+                            f"{expected_there}", on=on, hint=hint or PROBE_HINT)
 
 
 TORCH_SWITCH_HINTS = {
@@ -682,13 +848,20 @@ def expect_tensor(got, expected, on, what="the result", shape_hints=None, kind_h
         raise Diagnosis(f"{what} has dtype {got.dtype}, expected {expected.dtype}", on=on, hint=dtype_reason)
 
 
+def float32_reason(why):
+    """The hint for a float tensor of another dtype than float32, where `why` says where the walk-through uses it."""
+    return (f"keep float32, the dtype of every float tensor in the walk-through ({why}): Apple's MPS GPUs have no "
+            f"float64 and raise on it, and the network's weights are float32. No .double() or dtype=torch.float64, "
+            f"and no float64 tensor mixed in (a torch.tensor made from a Python float is float32 by default)")
+
+
 TOLERANCE = 1e-4  # float32 arithmetic done in another order differs by far less
 
 
 def differs(got, expected):
-    """Elementwise: where two tensors of the same shape differ by more than TOLERANCE."""
+    """Elementwise: where two tensors of the same shape differ by more than TOLERANCE (a NaN equals a NaN)."""
     return ~torch.isclose(got.detach().cpu().double(), expected.detach().cpu().double(), atol=TOLERANCE,
-                          rtol=TOLERANCE)
+                          rtol=TOLERANCE, equal_nan=True)
 
 
 def close(got, expected):
@@ -708,9 +881,11 @@ def recognise(got, expected, mistakes, on, problem="wrong values", hint=None, na
     A NaN where the reference has a number is named as such (`nan_hint`: its usual cause here)."""
     if close(got, expected):
         return
-    problem, hint = known_mistake(got, mistakes) or (problem, hint)
-    if isinstance(got, torch.Tensor) and got.is_floating_point() and isinstance(expected, torch.Tensor) \
-            and got.shape == expected.shape and (got.isnan() & ~expected.isnan()).any():
+    mistake = known_mistake(got, mistakes)
+    problem, hint = mistake or (problem, hint)
+    if not mistake and isinstance(got, torch.Tensor) and got.is_floating_point() \
+            and isinstance(expected, torch.Tensor) and got.shape == expected.shape \
+            and (got.isnan() & ~expected.isnan()).any():
         problem, hint = "the result holds NaN (not a number)", nan_hint or (
             "a NaN comes from 0 * inf, inf - inf or 0 / 0 somewhere on the way")
     raise Diagnosis(problem, on=on, expected=show(expected), got=show(got), hint=hint)
@@ -840,7 +1015,10 @@ DEAD_END_MISTAKES = (
      dict(skip_border=True)),
     ("counts diagonal neighbours", "only the 4 neighbours up, down, left and right count", dict(diagonals=True)),
     ("(column, row) pairs instead of (row, column)", "grid[row][col]: the row comes first", dict(transposed=True)),
-    ("looks past the border into the far side of the maze", PAST_THE_BORDER, dict(wrap_below_zero=True)))
+    ("looks past the border into the far side of the maze", PAST_THE_BORDER, dict(wrap_below_zero=True)),
+    ("left out the dead ends that hold an item or the exit", "a dead end is any open cell with exactly one open "
+                                                             "neighbour: a crop, a human or the exit is one too (only "
+                                                             "WALL is closed)", dict(candidates=(EMPTY,))))
 
 
 @exercise("dead_ends")
@@ -850,15 +1028,28 @@ def check_dead_ends(dead_ends):
     for seed in (3, 11):
         maze = reference.make_training_maze(seed, width=7)
         cases.append((f"training maze {seed}" + maze_text(maze), maze.tolist()))
-    answers = [as_cells(call(dead_ends, {"grid": grid}, on, error_hints={"list index out of range": PAST_THE_BORDER}),
-                        on, reference.dead_ends(grid),
-                        "place_items walks the list as `for r, c in dead_ends(grid)` and looks each cell up as "
-                        "grid[r][c]: return a list of (row, col) pairs")
-               for on, grid in cases]
+    try:
+        answers = [as_cells(call(dead_ends, {"grid": grid}, on,
+                                 error_hints={"list index out of range": PAST_THE_BORDER}),
+                            on, reference.dead_ends(grid),
+                            "place_items walks the list as `for r, c in dead_ends(grid)` and looks each cell up as "
+                            "grid[r][c]: return a list of (row, col) pairs")
+                   for on, grid in cases]
+    except Diagnosis:
+        raise
+    except Exception:  # an index out of range on a grid of another width than the one it was written for
+        raise_if_a_fixed_width(dead_ends, ATTEMPT.get("on"))
+        raise
     for (on, grid), got in zip(cases, answers):
         expected = reference.dead_ends(grid)
         if got == expected:
             continue
+        raise_if_a_fixed_width(dead_ends, on)
+        twice = next((cell for index, cell in enumerate(got) if cell in got[:index]), None)
+        if twice is not None:
+            raise Diagnosis(f"listed {twice} twice", on=on, expected=expected, got=got,
+                            hint="list each dead end once: one pass over the cells, and at most one append per cell "
+                                 "(place_items would draw an item for it twice)")
         if sorted(got) == sorted(expected):
             raise Diagnosis("the right cells in the wrong order", on=on, expected=expected, got=got,
                             hint="row-major order: loop over rows, and within a row over columns (place_items "
@@ -880,14 +1071,39 @@ def check_dead_ends(dead_ends):
             raise Diagnosis(f"missed the dead ends on the border: {missed}", on=on, expected=expected, got=got,
                             hint="cells on the border can be dead ends too: loop over every row and column, 0 to "
                                  "n - 1; beyond the border there are only walls")
-        raise Diagnosis(f"listed {extra[0]}, which is not a dead end" if extra else f"missed the dead end {missed[0]}",
-                        on=on, expected=expected, got=got,
+        raise Diagnosis(f"listed {extra[0]}, which is not a dead end" if extra else f"missed the dead end {missed[0]}"
+                        if missed else "wrong cells", on=on, expected=expected, got=got,
                         hint="a dead end is an open cell (not WALL) with exactly one open neighbour among the 4 "
                              "up, down, left and right")
 
 
+def raise_if_a_fixed_width(dead_ends, on):
+    """A Diagnosis if `dead_ends` behaves as if every maze had one width W of 5, 7 and 9 (MAZE_WIDTH, say, written
+    into the code instead of read from the grid): on training mazes of widths 5 to 11, right on the one of width W,
+    an IndexError on the narrower ones, and nothing beyond row and column W - 1 listed on the wider ones."""
+    widths, outcomes = (5, 7, 9, 11), {}
+    for width in widths:
+        grid = reference.make_training_maze(width, width=width).tolist()
+        try:
+            outcomes[width] = [tuple(cell) for cell in dead_ends([row[:] for row in grid])]
+        except IndexError:
+            outcomes[width] = None
+        except Exception:
+            return
+        right = outcomes[width] == reference.dead_ends(grid)
+        outcomes[width] = "right" if right else outcomes[width]
+    right = [width for width in widths if outcomes[width] == "right"]
+    if len(right) == 1 and right[0] != widths[-1] and all(
+            outcomes[width] is None if width < right[0] else all(max(cell) < right[0] for cell in outcomes[width])
+            for width in widths if width != right[0]):
+        raise Diagnosis(f"right only for mazes of width {right[0]}: the width is fixed, not read from the grid",
+                        on=on, hint=f"the walk-through calls dead_ends on mazes of other widths too: take the width "
+                                    f"from the grid, width = len(grid) (MAZE_WIDTH is only the usual width, "
+                                    f"{reference.MAZE_WIDTH})")
+
+
 def dead_ends_by_rule(grid, skip_walls=True, open_codes=(EMPTY, CROP, HUMAN, EXIT), outside_open=False,
-                      skip_border=False, diagonals=False, transposed=False, wrap_below_zero=False):
+                      skip_border=False, diagonals=False, transposed=False, wrap_below_zero=False, candidates=None):
     """The dead ends under a (possibly mistaken) rule, to recognise the usual mistakes by their output."""
     width = len(grid)
     steps = [(-1, 0), (1, 0), (0, -1), (0, 1)] + ([(-1, -1), (-1, 1), (1, -1), (1, 1)] if diagonals else [])
@@ -900,7 +1116,7 @@ def dead_ends_by_rule(grid, skip_walls=True, open_codes=(EMPTY, CROP, HUMAN, EXI
         return grid[row][col] in open_codes if inside else outside_open
 
     cells = [(row, col) for row in inner for col in inner
-             if (grid[row][col] != WALL or not skip_walls)
+             if (grid[row][col] != WALL or not skip_walls) and (candidates is None or grid[row][col] in candidates)
              and sum(is_open(row + d_row, col + d_col) for d_row, d_col in steps) == 1]
     return [(col, row) for row, col in cells] if transposed else cells
 
@@ -910,6 +1126,7 @@ def dead_ends_by_rule(grid, skip_walls=True, open_codes=(EMPTY, CROP, HUMAN, EXI
 
 
 CUSTOM_REWARDS = Rewards(move=-0.5, bump=-3.0, crop=7.0, exit=11.0, human=-13.0)
+FRACTIONAL_REWARDS = Rewards(move=-0.25, bump=-1.5, crop=2.5, exit=7.5, human=-4.5)  # an integer tensor drops the .5
 
 
 @exercise("reward_of_stepping_into")
@@ -920,17 +1137,29 @@ def check_reward_of_stepping_into(reward_of_stepping_into):
     random_codes = every_code[torch.randint(5, (2, 5, 5), generator=torch.Generator().manual_seed(5))]
     for on, cells, rewards in (("every cell code, the normal rewards", every_code, REWARDS),
                                (f"every cell code, made-up rewards {CUSTOM_REWARDS}", every_code, CUSTOM_REWARDS),
-                               ("a (2, 5, 5) batch of random cell codes, the normal rewards", random_codes, REWARDS)):
+                               ("a (2, 5, 5) batch of random cell codes, the normal rewards", random_codes, REWARDS),
+                               (f"every cell code, made-up rewards that are not whole numbers {FRACTIONAL_REWARDS}",
+                                every_code, FRACTIONAL_REWARDS)):
         on = f"{on}; cells = {cells.tolist()}"
         expected = reference.reward_of_stepping_into(cells, rewards)
-        got = call(reward_of_stepping_into, {"cells": on_device(cells), "rewards": rewards}, on)
-        expect_tensor(got, expected, on, kind_hint="rewards are floats: start from torch.full(..., rewards.move)")
+        got = call(reward_of_stepping_into, {"cells": on_device(cells), "rewards": rewards}, on, probe=("cells",))
+        expect_tensor(got, expected, on, kind_hint="rewards are floats: start from torch.full(..., rewards.move)",
+                      dtype_reason=float32_reason("the Bellman targets add these rewards to the network's Q-values"))
         if close(got, expected):
             continue
         if rewards != REWARDS and close(got, reference.reward_of_stepping_into(cells, REWARDS)):
             raise Diagnosis("ignores the `rewards` argument", on=on, expected=show(expected), got=show(got),
                             hint="use rewards.move, rewards.crop... of the argument, not the global REWARDS "
                                  "(spoilers.py trains an agent on other rewards)")
+        whole = replace(rewards, **{name: float(math.trunc(getattr(rewards, name)))
+                                    for name in ("bump", "crop", "exit", "human")})
+        if any(close(got, rounded) for rounded in (reference.reward_of_stepping_into(cells, whole), expected.trunc())):
+            raise Diagnosis("the rewards lost their fractions: they were rounded to whole numbers", on=on,
+                            expected=show(expected), got=show(got),
+                            hint="a tensor made from the cell codes, such as torch.zeros_like(cells) or "
+                                 "torch.full_like(cells, ...), has their integer dtype (int8), and writing 2.5 into "
+                                 "it stores 2: make the rewards a float tensor (torch.zeros(cells.shape, "
+                                 "device=cells.device), or zeros_like(cells, dtype=torch.float32))")
         for code in (WALL, EMPTY, CROP, HUMAN, EXIT):
             where = cells == code
             if not where.any() or close(got[where], expected[where]):
@@ -997,7 +1226,8 @@ def check_look_up_steps(look_up_steps):
         inputs = {"mazes": mazes, "maze_index": maze_index, "positions": positions, "actions": actions,
                   "outcome": outcome}
         got = call(look_up_steps, {name: on_device(value) for name, value in inputs.items()}, on, change_hints={
-            "mazes": "mazes[maze_index] is already a copy: empty the harvested cells in it, not in `mazes`"})
+            "mazes": "mazes[maze_index] is already a copy: empty the harvested cells in it, not in `mazes`"},
+                   probe=tuple(inputs))
         missing = [name for name in ("mazes", "positions", "rewards", "terminals") if not hasattr(got, name)]
         if missing:
             raise Diagnosis(f"returned a {type(got).__name__} without {', '.join(missing)}", on=on,
@@ -1137,7 +1367,7 @@ def check_encode_mazes(encode_mazes):
                       ("4 other training mazes (7x7), of the same shape", training_mazes(4, seed=32, width=7)),
                       ("a batch of one maze, (1, 5, 5)" + maze_text(ITEMS_MAZE), ITEMS_MAZE[None])):
         expected = reference.encode_mazes(mazes)
-        got = call(encode_mazes, {"mazes": on_device(mazes)}, on)
+        got = call(encode_mazes, {"mazes": on_device(mazes)}, on, probe=("mazes",))
         raise_if_an_earlier_answer(got, expected, earlier, on)
         # On a batch of one, some mistakes give the right answer: a mistake is named only where it is one.
         mistake = None if close(got, expected) else known_mistake(got, encoding_mistakes(mazes, expected))
@@ -1150,8 +1380,8 @@ def check_encode_mazes(encode_mazes):
                                                    "and torch.stack(..., dim=1) rather than torch.cat); "
                                                    "greedy_rollout runs the network on one maze at a time"},
                       kind_hint="the network reads numbers: .float() turns the bool planes into 0.0 and 1.0",
-                      dtype_reason="the network's convolutions have float32 weights and raise on float64 planes: "
-                                   ".float() gives float32")
+                      dtype_reason="the network's convolutions have float32 weights and raise on planes of any "
+                                   "other dtype (float64, float16, bfloat16): .float() gives float32")
         if not close(got, expected):
             raise planes_diagnosis(got, expected, mazes, on)
 
@@ -1307,14 +1537,15 @@ def check_propagate(propagate):
         got = call(propagate, {"sources": sources, "relay": relay, "rounds": rounds}, on, change_hints={
             name: f"signal = sources names the same tensor: writing into it in place (signal[...] = ..., out=signal, "
                   f"a method ending in _) changes the caller's {name}; build a new signal every round"
-            for name in ("sources", "relay")})
+            for name in ("sources", "relay")}, probe=("sources", "relay"))
         expect_tensor(got, reference.propagate(sources, relay, rounds), on,
-                      kind_hint="signals are floats, like the sources")
+                      kind_hint="signals are floats, like the sources",
+                      dtype_reason=float32_reason("the network's signals are float32, like its weights and sources"))
         answers.append(got)
     for (on, sources, relay, rounds), got in zip(cases, answers):
         expected = reference.propagate(sources, relay, rounds)
         if not close(got, expected):
-            raise propagation_diagnosis(got, expected, cases, answers, on, sources, relay, rounds)
+            raise propagation_diagnosis(propagate, got, expected, cases, answers, on, sources, relay, rounds)
         if sources.requires_grad:
             if not got.requires_grad:
                 raise Diagnosis("no gradient flows back to the sources", on=on,
@@ -1341,11 +1572,35 @@ def raise_on_wrong_source_gradient(got, sources, relay, rounds, on):
                              "loop")
 
 
-def propagation_diagnosis(got, expected, cases, answers, on, sources, relay, rounds):
+def mazes_mixed(propagate, got, expected, on, sources, relay, rounds):
+    """The first maze of a batch of several whose signal is wrong in the batch, where the learner's `propagate` gives
+    every maze of the batch its right signal when called on it alone; None if there is none, or it raises."""
+    if len(sources) < 2:
+        return None
+    try:
+        alone = [call(propagate, {"sources": sources[b:b + 1], "relay": relay[b:b + 1], "rounds": rounds},
+                      f"{on}; maze {b} alone") for b in range(len(sources))]
+    except Exception:
+        return None
+    if not all(close(mine, expected[b:b + 1]) for b, mine in enumerate(alone)):
+        return None
+    return next((b for b in range(len(sources)) if not close(got[b], expected[b])), None)
+
+
+def propagation_diagnosis(propagate, got, expected, cases, answers, on, sources, relay, rounds):
     """A known mistake if one gives exactly the learner's answers on every case, else where the signal is wrong."""
     mistake = the_mistake(PROPAGATION_MISTAKES, lambda rule: all(
         close(answer, propagate_by_rule(case_sources, case_relay, case_rounds, **rule))
         for answer, (_, case_sources, case_relay, case_rounds) in zip(answers, cases)))
+    mixed = None if mistake else mazes_mixed(propagate, got, expected, on, sources, relay, rounds)
+    if mixed is not None:
+        channel = next(c for c in range(got.shape[1]) if not close(got[mixed, c], expected[mixed, c]))
+        return Diagnosis("the mazes of the batch mix: each maze alone gets its right signal, in a batch another one",
+                         on=f"{on}; maze {mixed}, channel {channel}", expected=grid_text(expected[mixed, channel]),
+                         got=grid_text(got[mixed, channel]),
+                         hint="the mazes (axis 0) and channels (axis 1) are separate: take the largest of the four "
+                              "neighbours over the axis that torch.stack adds (torch.stack([...]).amax(0)), never over "
+                              "the batch axis, and work on every maze of sources and relay, not sources[0]")
     wrong = differs(got, expected)
     too_far = (got.detach().abs() > TOLERANCE) & ~reachable(sources, relay, rounds)
     b, channel, row, col = (too_far if too_far.any() and not mistake else wrong).nonzero()[0].tolist()
@@ -1371,7 +1626,9 @@ def check_q_values_at(q_values_at):
     cases = [("Q-maps whose value at [b, action, row, col] is 1000 b + 100 action + 10 row + col, 3 mazes of 5x5",
               (1000 * b + 100 * action + 10 * row + col).float(), torch.tensor([[0, 0], [2, 4], [4, 1]])),
              ("random Q-maps, 6 mazes of 7x7", torch.randn(6, 4, 7, 7, generator=generator),
-              torch.randint(7, (6, 2), generator=generator))]
+              torch.randint(7, (6, 2), generator=generator)),
+             ("a batch of one: the random Q-maps of one maze of 7x7", torch.randn(1, 4, 7, 7, generator=generator),
+              torch.tensor([[3, 5]]))]
     for on, q_maps, positions in cases:
         on = f"{on}, positions {positions.tolist()}"
         expected = reference.q_values_at(q_maps, positions)
@@ -1379,14 +1636,16 @@ def check_q_values_at(q_values_at):
             "could not be broadcast": "positions[:, 0] is every agent's row and positions[:, 1] every agent's column; "
                                       "positions[0] is the first agent's (row, col)",
             "for dimension 1 with size 4": "axis 1 of a Q-map (B, 4, n, n) is the actions: the row and the column "
-                                           "are axes 2 and 3, q_maps[b, :, row, col]"})
+                                           "are axes 2 and 3, q_maps[b, :, row, col]"}, probe=("q_maps", "positions"))
         batch, width = len(q_maps), q_maps.shape[-1]
         expect_tensor(got, expected, on, shape_hints={
             (batch, 4, batch): "q_maps[:, :, rows, cols] pairs every maze with every agent: index the batch too, with "
                                "torch.arange(B), so that maze b meets agent b",
             (4, batch): "one row of four Q-values per maze: (B, 4)",
             (batch, width): "the actions are axis 1 of a Q-map (B, 4, n, n): q_maps[b, :, row, col]",
-            (batch,): "all four Q-values of the agent's cell, one per action: (B, 4)"})
+            (batch,): "all four Q-values of the agent's cell, one per action: (B, 4)",
+            **({(4,): BATCH_OF_ONE} if batch == 1 else {})},
+                      dtype_reason=float32_reason("the Q-values are the network's"))
         recognise(got, expected, on=on, hint="for each b, q_maps[b, :, row_b, col_b]",
                   mistakes=[("read (column, row) instead of (row, column)", "positions are (row, col): the row "
                              "indexes axis 2 of the Q-map, the column axis 3",
@@ -1395,6 +1654,11 @@ def check_q_values_at(q_values_at):
             raise Diagnosis("no gradient flows back to the Q-maps", on=on,
                             hint="no .detach(), .item() or torch.no_grad(): the dreams of section 23 climb the "
                                  "gradient through these values into the maze")
+
+
+BATCH_OF_ONE = ("a batch of one is still a batch: keep its axis (no .squeeze(), which drops every axis of size 1). "
+                "greedy_rollouts asks about one maze whenever a single one is still running, and greedy_rollout "
+                "always does")
 
 
 class StandInQNetwork(nn.Module):
@@ -1444,7 +1708,9 @@ def check_greedy_actions(greedy_actions):
             ("a stand-in network with Q-values close together, a random empty cell in each of 6 training mazes (7x7)",
              training_mazes(6, seed=35, width=7), 1),
             ("the first stand-in network again, 4 random empty cells in each of 100 other training mazes (5x5)",
-             training_mazes(100, seed=36, width=5), 4)):
+             training_mazes(100, seed=36, width=5), 4),
+            ("the second stand-in network again, a batch of one: a random empty cell in one training maze (7x7)",
+             training_mazes(1, seed=37, width=7), 1)):
         positions = empty_cells(mazes, per_maze, generator)
         mazes = mazes.repeat_interleave(per_maze, dim=0)
         q_net = networks.setdefault(mazes.shape[-1], StandInQNetwork(mazes.shape[-1], seed=34).to(DEVICE))
@@ -1456,7 +1722,8 @@ def check_greedy_actions(greedy_actions):
         StandInQNetwork.ran_with_gradients = False
         got = call(greedy_actions, {"q_net": q_net, "mazes": mazes_there, "positions": positions_there}, on,
                    random_hint="the greedy policy is the argmax, every time: no epsilon-greedy exploration or "
-                               "sampling here (greedy_rollouts adds random steps itself, when its epsilon asks)")
+                               "sampling here (greedy_rollouts adds random steps itself, when its epsilon asks)",
+                   probe=("q_net", "mazes", "positions"))
         raise_if_an_earlier_answer(got, expected, earlier, on)
         with torch.no_grad():  # the check's own use of the network must not count as the learner's
             q_values = reference.q_values_at(q_net(reference.encode_mazes(mazes_there)), positions_there).cpu()
@@ -1468,7 +1735,8 @@ def check_greedy_actions(greedy_actions):
             (4,): "the argmax over the actions is dim=1; dim=0 is the batch",
             (len(mazes), 1): "argmax(dim=1) without keepdim gives (B,)",
             (len(mazes), width, width): "that is the best action at every cell: read the agents' cells with "
-                                        "q_values_at first"},
+                                        "q_values_at first",
+            (): BATCH_OF_ONE},
                       kind_hint=values_hint, dtype_reason="step_batch indexes the transition tables with these "
                                                           "actions, and argmax gives int64 (long) indices")
         wrong = int((got != expected).sum())
@@ -1529,7 +1797,8 @@ def check_bellman_target(bellman_target):
             "must match the size of tensor": "next_q is (..., 4) and rewards (...): the max over the last axis alone "
                                              "(dim=-1) leaves exactly the shape of rewards",
             "with a bool tensor is not supported": "terminals is bool: ~terminals is True where the episode goes on "
-                                                   "(or 1 - terminals.float())"})
+                                                   "(or 1 - terminals.float())"},
+                   probe=("next_q", "rewards", "terminals"))
         gamma = GAMMA if gamma is None else gamma
         alive = ~terminals
         best = next_q.max(-1).values
@@ -1561,7 +1830,8 @@ def check_bellman_target(bellman_target):
         mistake = known_mistake(got, mistakes)
         if mistake and not close(got, expected):
             raise Diagnosis(mistake[0], on=on, expected=show(expected), got=show(got), hint=mistake[1])
-        expect_tensor(got, expected, on)
+        expect_tensor(got, expected, on, dtype_reason=float32_reason(
+            "the loss compares these targets with the network's Q-values"))
         if close(got[alive], expected[alive]) and not close(got[terminals], expected[terminals]):
             zeroed = close(got[terminals], torch.zeros_like(got[terminals]))
             raise Diagnosis("the target of a terminal step is wrong", on=on, expected=show(expected), got=show(got),
@@ -1574,18 +1844,19 @@ def check_bellman_target(bellman_target):
 
 @exercise("td_loss")
 def check_td_loss(td_loss):
-    """Errors of 0.5, 2, 3 and 0 by hand, then 8 random errors up to about 10, on DEVICE as in training."""
+    """Errors of 0.5, 2, 4 and 0 by hand, then 8 random errors up to about 10, on DEVICE as in training."""
     generator = torch.Generator().manual_seed(11)
     for on, predicted, target in (
-            ("predicted [0, 0, 0, 1], targets [0.5, 2, -3, 1]", torch.tensor([0.0, 0.0, 0.0, 1.0]),
-             torch.tensor([0.5, 2.0, -3.0, 1.0])),
+            ("predicted [0, 0, 0, 1], targets [0.5, 2, -4, 1]", torch.tensor([0.0, 0.0, 0.0, 1.0]),
+             torch.tensor([0.5, 2.0, -4.0, 1.0])),
             ("8 random predictions and targets", torch.randn(8, generator=generator) * 5,
              torch.randn(8, generator=generator) * 5)):
         expected = reference.td_loss(predicted, target)
         leaf = leaf_on_device(predicted)
-        got = call(td_loss, {"predicted": leaf, "target": on_device(target)}, on)
+        got = call(td_loss, {"predicted": leaf, "target": on_device(target)}, on, probe=("predicted", "target"))
         expect_tensor(got, expected, on, shape_hints={
-            tuple(target.shape): "one number for the batch: the mean of the per-transition losses"})
+            tuple(target.shape): "one number for the batch: the mean of the per-transition losses"},
+                      dtype_reason=float32_reason("the loss of the network's float32 Q-values"))
         if not got.requires_grad:
             raise Diagnosis("the loss has no gradient", on=on,
                             hint="keep the computation in torch (no .item(), .detach() or torch.no_grad()): "
@@ -1602,6 +1873,8 @@ def check_td_loss(td_loss):
                              error.abs().mean()),
                             ("the sum over the batch instead of the mean",
                              "take the mean: the loss should not grow with the batch size", huber.sum()),
+                            ("divides the sum by N - 1, not by N", "the mean over the batch: .mean(), or the sum "
+                             "divided by the number of transitions, N", huber.sum() / (len(huber) - 1)),
                             ("the quadratic part is error^2, not error^2 / 2",
                              "below an error of 1, Huber is error^2 / 2: the two pieces then meet smoothly at 1",
                              torch.where(error.abs() < 1, error ** 2, error.abs() - 0.5).mean())])
@@ -1635,6 +1908,7 @@ def check_sync_target(sync_target):
             return all(close(g, v) for g, v in zip(got, values))
 
         if looks_like(start):
+            raise_if_some_calls_change(sync_target, tau, on)
             problem, hint = ("target_net did not change at all", "sync_target returns nothing: the caller keeps "
                              "using its target_net, so change each of its parameters in place (lerp_ or copy_ under "
                              "torch.no_grad()), for every tau; a new network, or a new tensor assigned to a loop "
@@ -1661,6 +1935,25 @@ def check_sync_target(sync_target):
     raise_on_wrong_sync_in_training(sync_target)
 
 
+def raise_if_some_calls_change(sync_target, tau, on, calls=30):
+    """A Diagnosis if `sync_target`, which left the target alone, changes it on a later call with the same two
+    networks (a hard copy every N calls, say): something kept from one call to the next decides."""
+    target_net, q_net = sync_pair()
+    for call_number in range(1, calls + 1):
+        before = [param.detach().clone() for param in target_net.parameters()]
+        try:
+            sync_target(target_net, q_net, tau)
+        except Exception:
+            return
+        if not all(same(old, param.detach()) for old, param in zip(before, target_net.parameters())):
+            raise Diagnosis(f"target_net did not change on the first calls, and then changed on call {call_number} "
+                            f"of {calls} more with the same networks: it counts its calls", on=on,
+                            hint="training calls sync_target after every gradient step, and every call moves every "
+                                 "target weight a fraction tau of the way to the online weights: no counter, and no "
+                                 "hard copy every N calls (that is another way to keep a target network; this one "
+                                 "follows smoothly, with tau)")
+
+
 def sync_pair():
     """A target network and an online network, random, on DEVICE, with different decays (every network starts with
     the same ones), so that every parameter must be synced."""
@@ -1678,7 +1971,7 @@ def sync(sync_target, target_net, q_net, tau, on):
                      "remembered from an earlier call (training calls sync_target after every step, with the same "
                      "networks)",
          error_hints={"leaf Variable that requires grad": "an in-place change to a network's weights needs "
-                                                          "torch.no_grad() around it"})
+                                                          "torch.no_grad() around it"}, probe=("target_net", "q_net"))
 
 
 SYNCS_IN_TRAINING = 3  # sync_target calls in a row, each after a gradient step on the online network
@@ -1741,10 +2034,11 @@ def check_discounted_return(discounted_return):
                    else None)
         if not is_number(got):
             what = f"tensor of shape {tuple(got.shape)}" if isinstance(got, torch.Tensor) else type(got).__name__
-            raise Diagnosis(f"returned a {what}, expected a number", on=on, expected=expected, got=show(got),
-                            hint="add up the discounted rewards into one number: section 16 prints returns with "
-                                 "{:.2f}, which a tensor can do only if it has shape () (no keepdim, or .item()), "
-                                 "and compares two of them with >")
+            raise Diagnosis(f"returned a {what}, expected a Python number", on=on, expected=expected, got=show(got),
+                            hint="return one float, as the docstring says: section 16 averages returns with "
+                                 "statistics.mean, which fails on tensors, prints them with {:.2f} and compares two "
+                                 "of them with >. Add up the discounted rewards into one number; if you did it with "
+                                 "torch, .item() turns a tensor of one value into a float")
         gamma = GAMMA if gamma is None else gamma
         recognise(got, expected, on=on, hint="sum over t of gamma**t * rewards[t]",
                   mistakes=[("the first reward is discounted too (off by one)",
@@ -1758,9 +2052,9 @@ def check_discounted_return(discounted_return):
 
 
 def is_number(value):
-    """A real number, or a tensor of shape () holding one (a tensor of shape (1,) cannot be formatted with {:.2f})."""
+    """A real number, Python's or numpy's; not a tensor, which statistics.mean cannot average."""
     if isinstance(value, torch.Tensor):
-        return value.dim() == 0 and not value.is_complex()
+        return False
     return isinstance(value, (int, float)) or type(value).__name__.startswith(("float", "int"))  # numpy's too
 
 
@@ -1770,6 +2064,16 @@ LOOPED_MAZE = reference.maze_from_text("""
     .....
     .#.#.
     ....E
+""")
+# Training maze 15 (5x5) with the walls at (0, 1) and (2, 1) opened: the only shortest way out is along the top and
+# down the right side (8 steps); a search that heads for the exit first (down, as far from the exit as right) wanders
+# through the loops on the left and reaches the exit in 16.
+LONG_WAY_ROUND = reference.maze_from_text("""
+    .....
+    .#.#.
+    ...#.
+    .#.#.
+    ...#E
 """)
 # The way down the left side passes a crop (8 steps); the way out that harvests nothing takes 12.
 ITEM_IN_THE_WAY = reference.maze_from_text("""
@@ -1788,13 +2092,16 @@ PATH_CALL_LIMIT_S = 3
 
 @exercise("shortest_path_to_exit")
 def check_shortest_path_to_exit(shortest_path_to_exit):
-    """An open maze with loops, a maze whose quick way out passes a crop, random training mazes, mazes of the new
-    site, then a production maze and a maze of the new site with long ways out, each call within a few seconds."""
+    """An open maze with loops, a maze whose quick way out passes a crop, random training mazes, a maze with loops
+    whose shortest way out starts away from the exit, mazes of the new site, then a production maze and a maze of
+    the new site with long ways out, each call within a few seconds."""
     cases = [("an open maze with loops" + maze_text(LOOPED_MAZE), LOOPED_MAZE),
              ("a maze whose short way out passes a crop" + maze_text(ITEM_IN_THE_WAY), ITEM_IN_THE_WAY)]
     for seed in (2, 9):
         maze = reference.make_training_maze(seed, width=7)
         cases.append((f"training maze {seed}" + maze_text(maze), maze))
+    cases.append(("a maze with loops whose shortest way out starts away from the exit" + maze_text(LONG_WAY_ROUND),
+                  LONG_WAY_ROUND))
     for seed in (3, 5):
         maze = reference.make_moved_exit_maze(seed, width=7)
         cases.append((f"a maze of the new site, the exit away from the corner (seed {seed})" + maze_text(maze), maze))
@@ -1816,7 +2123,9 @@ def check_shortest_path_to_exit(shortest_path_to_exit):
                    slow_hint="the walk-through asks this of 1,000 production mazes: a search that queues cells it has "
                              "queued before walks every corridor back and forth, and its queue doubles with each step "
                              "of the way. Queue a cell only if it is not in came_from yet (a dict or a set: `in` on a "
-                             "list is slow too)")
+                             "list is slow too). Or, if the line above is in the walk back from the exit, that loop "
+                             "never moves: each turn must step to the cell it came from, cell = came_from[cell], "
+                             "until START")
         got = as_cells(got, on, expected, "path_rewards walks the path pair by pair and asks `here != there` of "
                                           "each pair of cells, which a tensor cannot answer: return a list",
                        tuples_reason="section 26 asks `opened_post(maze) in shortest_path_to_exit(maze)`, and a "
@@ -1883,8 +2192,10 @@ def raise_on_invalid_way(path, expected, maze, on):
     if len(path) > len(expected):
         raise Diagnosis(f"not the shortest path: {len(path) - 1} steps, the shortest takes {len(expected) - 1}",
                         on=on, expected=expected, got=path,
-                        hint="breadth-first: take cells from the front of the queue (pop(0)); taking them from the "
-                             "back (pop()) is depth-first, which finds a way out but not the shortest")
+                        hint="breadth-first: take cells from the front of the queue (pop(0)), so that they come in "
+                             "order of distance from the start; taking them from the back (pop()), or a recursive "
+                             "search, is depth-first, which finds a way out but not the shortest, whichever "
+                             "neighbour it tries first (the one nearest the exit, say)")
 
 
 # Hand-made: the exit in the middle of the maze, the corner empty.
@@ -1908,7 +2219,8 @@ def check_corner_proxy(corner_proxy):
         expected = reference.corner_proxy(maze)
         got = call(corner_proxy, {"maze": maze}, on, change_hints={
             "maze": "clone the maze first (maze.clone()) and change the copy: writing into the maze moves the exit "
-                    "for whoever called you, and path_rewards then scores the agent in the wrong maze"})
+                    "for whoever called you, and path_rewards then scores the agent in the wrong maze"},
+                   probe=("maze",))
         expect_tensor(got, expected, on, kind_hint="a maze of cell codes, like the input: keep its dtype",
                       dtype_reason="a maze of cell codes keeps the input's dtype (int8); clone() does")
         if not torch.equal(got, expected):
@@ -1977,13 +2289,18 @@ def check_value_map(value_map):
     site."""
     for on, q_map, maze in value_map_cases():
         expected = reference.value_map(q_map, maze)
-        got = call(value_map, {"q_map": q_map, "maze": maze}, on)
+        got = call(value_map, {"q_map": q_map, "maze": maze}, on, probe=("q_map",), probe_hint=(
+            "as the exercise's hint says, the maze may be on another device than the Q-map (a Q-map straight from "
+            "the network on a GPU, a maze on the CPU): compare maze.to(q_map.device) == EMPTY, and keep the result "
+            "on the Q-map's device (no .cpu())"))
         width = maze.shape[0]
         expect_tensor(got, expected, on, shape_hints={
             (4, width, width): "one value per cell: the largest over the four actions, dim=0",
             (4, width): "the actions are the first axis of q_map (4, n, n): the largest over them is dim=0",
             (width,): "the largest over the actions is q_map.max(dim=0), not over a row or column"},
-                      kind_hint="values are floats, like the Q-values; nan marks where the agent cannot stand")
+                      kind_hint="values are floats, like the Q-values; nan marks where the agent cannot stand",
+                      dtype_reason=float32_reason("the values are the Q-map's, float32 (torch.nan is a plain number: "
+                                                  "torch.where(..., values, torch.nan) keeps their dtype)"))
         if same_map(got, expected):
             continue
         standing = maze == EMPTY
@@ -2040,7 +2357,8 @@ def check_dream_walls(dream_walls):
     got = call(dream_walls, {"logits": leaf, "fixed": on_device(fixed), "fixed_walls": on_device(fixed_walls)}, on,
                change_hints={"logits": "build a new tensor: the optimiser owns the logits"},
                error_hints={"leaf Variable that requires grad": "torch.sigmoid(logits), not logits.sigmoid_(): the "
-                                                                "logits belong to the optimiser; build a new tensor"})
+                                                                "logits belong to the optimiser; build a new tensor"},
+               probe=("logits", "fixed", "fixed_walls"))
     expect_tensor(got, expected, on, shape_hints={(3, 25): "keep the (B, n, n) shape"},
                   dtype_reason="optimise_walls feeds these walls to the network, whose weights are float32: a "
                                "float64 input makes it raise. Keep the logits' dtype (no .double())")
@@ -2079,6 +2397,9 @@ def check_dream_walls(dream_walls):
 
 
 OBJECTIVE_ERROR_HINTS = {
+    "at non-singleton dimension 1": "a mask with another number of actions than q_values' 4: F.one_hot(actions) "
+                                    "makes as many columns as the largest action + 1 (3 where no action is RIGHT); "
+                                    "give the number of actions, F.one_hot(actions, num_classes=4)",
     "leaf Variable that requires grad": "this writes into q_values in place (masked_fill_, or q_values[...] = ...), "
                                         "the network's output that the gradient flows back through: masked_fill, "
                                         "without the _, returns a new tensor",
@@ -2099,12 +2420,13 @@ def check_dream_objective(dream_objective):
     for on, q_values, actions in cases:
         expected = reference.dream_objective(q_values, actions)
         got = call(dream_objective, {"q_values": leaf_on_device(q_values), "actions": on_device(actions)}, on,
-                   error_hints=OBJECTIVE_ERROR_HINTS)
+                   error_hints=OBJECTIVE_ERROR_HINTS, probe=("q_values", "actions"))
         batch = len(actions)
         expect_tensor(got, expected, on, shape_hints={
             (batch, 4): "one number per state: the chosen action's Q minus the logsumexp of the others",
             (batch, 1): "squeeze the last axis: (B,)", (): "one number per state, not their mean",
-            (4,): "the logsumexp runs over the actions, dim=1; dim=0 is the batch"})
+            (4,): "the logsumexp runs over the actions, dim=1; dim=0 is the batch"},
+                      dtype_reason=float32_reason("the objective comes from the network's Q-values"))
         chosen = q_values.gather(1, actions[:, None]).squeeze(1)
         others = q_values.masked_fill(F.one_hot(actions, 4).bool(), float("-inf"))
         recognise(got, expected, on=on, hint="Q[a] - torch.logsumexp(Q with a masked to -inf, dim=1)",
@@ -2149,10 +2471,12 @@ def dreaming_net():
 
 
 def ascend(q_net, mazes, positions, actions, logits, penalty, config, zero_grad=True, sign=1.0, objective_sign=1.0,
-           through_network=True, optimiser=torch.optim.Adam, new_optimiser_each_step=False, last_step=True):
+           through_network=True, optimiser=torch.optim.Adam, new_optimiser_each_step=False, last_step=True,
+           network_sees_logits=False):
     """The walls that optimise_walls would give with one mistake: no zero_grad; sign=-1 (descending); the objective
     added (objective_sign=-1); no gradient through the network; another optimiser class, or a new one every step;
-    stopping one step short (`last_step`=False returns the walls before it)."""
+    stopping one step short (`last_step`=False returns the walls before it); the logits in the wall plane instead of
+    the walls."""
     fixed, fixed_walls = reference.fixed_cells(mazes, positions).to(DEVICE), (mazes == WALL).float().to(DEVICE)
     positions, actions = positions.to(DEVICE), actions.to(DEVICE)
     planes = reference.encode_mazes(mazes.to(DEVICE))
@@ -2162,7 +2486,8 @@ def ascend(q_net, mazes, positions, actions, logits, penalty, config, zero_grad=
         if new_optimiser_each_step:
             step = optimiser([logits], lr=config.learning_rate)
         walls = reference.dream_walls(logits, fixed, fixed_walls)
-        q_values = reference.q_values_at(q_net(reference.with_wall_plane(planes, walls)), positions)
+        seen = logits if network_sees_logits else walls
+        q_values = reference.q_values_at(q_net(reference.with_wall_plane(planes, seen)), positions)
         objective = reference.dream_objective(q_values if through_network else q_values.detach(), actions)
         loss = sign * (penalty(walls) - objective_sign * objective).mean()
         if zero_grad:
@@ -2198,7 +2523,8 @@ def check_optimise_walls(optimise_walls):
                                                "requires_grad_(True) (in that order), not the walls or anything else "
                                                "computed from them"},
                device=torch.device("cpu"),
-               device_hint="the callers binarise and draw these walls on the CPU: finish with .detach().cpu()")
+               device_hint="the callers binarise and draw these walls on the CPU: finish with .detach().cpu()",
+               probe=("q_net",), probe_with={"q_net": StandInQNetwork(5, seed=24)})  # the real one reads values
     expect_tensor(got, expected, on, shape_hints={(3, 25): "keep the (B, n, n) shape of the logits"})
     if got.requires_grad:
         raise Diagnosis("the result still carries the autograd graph", on=on,
@@ -2245,8 +2571,14 @@ def check_optimise_walls(optimise_walls):
                         ("the penalty is left out", "the loss is penalty(walls) - dream_objective(...): without the "
                                                     "penalty, walls appear everywhere",
                          ascend(*arguments[:5], lambda walls: 0.0 * walls.sum((1, 2)), config)),
-                        ("returned the walls from before the last step", "after the loop, build the walls once "
-                         "more from the final logits", ascend(*arguments, last_step=False)),
+                        ("one step short: the walls from before the last step", "either the loop takes one step too "
+                         "few (range(config.steps), not config.steps - 1), or it returns the walls built in the loop "
+                         "before the last optimiser.step(): after the loop, build the walls once more from the final "
+                         "logits", ascend(*arguments, last_step=False)),
+                        ("the network sees the logits, not the walls", "the wall plane is the wall strengths, "
+                         "with_wall_plane(planes, walls) with walls = dream_walls(logits, ...): the network was "
+                         "trained on walls between 0 and 1, and the fixed cells must stay as they are",
+                         ascend(*arguments, network_sees_logits=True)),
                         ("ignores the config", "use config.steps and config.learning_rate, not numbers of your own",
                          ascend(*arguments[:6], reference.DreamConfig())),
                         ("plain SGD instead of Adam", "torch.optim.Adam([logits], lr=config.learning_rate)",
@@ -2367,6 +2699,7 @@ def check_move_wall_tip(move_wall_tip):
              for width, seed in ((5, 23), (7, 24), (7, 25))]
     pick_hint = ("pick the (tip, wall_neighbour) pair with rng.choice(wall_tips(grid)), once, with the rng passed "
                  "in: shuffling, sampling or the random module pick another")
+    earlier = []  # the grids of the cases before
     for on, width, seed in cases:
         grid = reference.carve_passages(width, random.Random(seed))
         expected_grid = [row[:] for row in grid]
@@ -2386,6 +2719,7 @@ def check_move_wall_tip(move_wall_tip):
                             hint="write into `grid` itself, not a copy, and mind the codes: the tip becomes EMPTY and "
                                  "the cell beyond it WALL (the other way round, both cells keep what they were)")
         if learner_grid != expected_grid:
+            raise_if_an_earlier_grids_tip(grid, learner_grid, seed, earlier, on, expected_grid)
             picked = random.Random(seed + 100).choice(reference.wall_tips(grid))[0]
             moved = [tip for tip, wall in reference.wall_tips(grid) if learner_grid == moved_tip(grid, tip, wall)]
             if moved:
@@ -2416,6 +2750,7 @@ def check_move_wall_tip(move_wall_tip):
                             got=maze_text(learner_grid),
                             hint="open the tip (the post) and shut the cell on its far side, away from its wall "
                                  "neighbour: (2 * tip_row - wall_row, 2 * tip_col - wall_col)")
+        earlier.append(grid)
         if rng.getstate() != expected_rng.getstate():
             raise Diagnosis("drew random numbers differently from the reference", on=on,
                             hint="draw once: rng.choice(wall_tips(grid)), with the rng passed in; the maze generator "
@@ -2426,6 +2761,23 @@ def check_move_wall_tip(move_wall_tip):
     if truth_value(got) is not False:
         raise Diagnosis(f"returned {shorten(repr(got))} for a grid with no wall tips, expected False",
                         on="an all-wall 5x5 grid", hint="if wall_tips(grid) is empty, return False")
+
+
+def raise_if_an_earlier_grids_tip(grid, learner_grid, seed, earlier, on, expected_grid):
+    """A Diagnosis if the learner's grid is `grid` with a tip moved that rng.choice picks among the tips of one of the
+    `earlier` grids: tips remembered from a call before."""
+    for other in earlier:
+        tip, wall = random.Random(seed + 100).choice(reference.wall_tips(other))
+        try:
+            stale = moved_tip(grid, tip, wall)
+        except IndexError:  # a tip of a wider grid
+            continue
+        if learner_grid == stale:
+            raise Diagnosis(f"moved the tip at {tip}, a tip of an earlier grid: the tips are remembered from a call "
+                            f"before", on=on, expected=maze_text(expected_grid), got=maze_text(learner_grid),
+                            hint="find the tips of the grid passed in, wall_tips(grid), at every call: every call "
+                                 "gets another grid, so nothing may be kept from one call to the next (no cache or "
+                                 "global list of tips)")
 
 
 def moved_tip(grid, tip, wall):

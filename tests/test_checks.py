@@ -992,11 +992,11 @@ def dead_ends_with_a_tensor(grid):
 def reward_from_a_table(cells, rewards=REWARDS):
     table = {WALL: rewards.bump, EMPTY: rewards.move, CROP: rewards.move + rewards.crop,
              HUMAN: rewards.move + rewards.human, EXIT: rewards.move + rewards.exit}
-    return torch.tensor([table[code] for code in cells.flatten().tolist()], dtype=torch.float64).reshape(cells.shape)
+    return torch.tensor([table[code] for code in cells.flatten().tolist()], device=cells.device).reshape(cells.shape)
 
 
 def reward_with_where_only(cells, rewards=REWARDS):
-    reward = torch.full(cells.shape, rewards.move)
+    reward = torch.full(cells.shape, rewards.move, device=cells.device)
     for code, extra in ((CROP, rewards.crop), (HUMAN, rewards.human), (EXIT, rewards.exit)):
         reward = torch.where(cells == code, rewards.move + extra, reward)
     return torch.where(cells == WALL, rewards.bump, reward)
@@ -1021,7 +1021,7 @@ def steps_with_where_on_whole_mazes(mazes, maze_index, positions, actions, outco
     next_positions = outcome.next_positions[maze_index, row, col, actions]
     harvest = outcome.harvests[maze_index, row, col, actions]
     width = mazes.shape[-1]
-    cells = torch.arange(width * width).reshape(width, width)
+    cells = torch.arange(width * width, device=mazes.device).reshape(width, width)
     landed = cells == (next_positions[:, 0] * width + next_positions[:, 1])[:, None, None]  # (S, n, n)
     next_mazes = torch.where(landed & harvest[:, None, None], EMPTY, mazes[maze_index])  # stays int8, like mazes
     return Step(next_mazes, next_positions, outcome.rewards[maze_index, row, col, actions],
@@ -1126,10 +1126,16 @@ def objective_by_selecting_the_others(q_values, actions):
     return q_values[chosen] - torch.logsumexp(q_values[~chosen].reshape(len(actions), 3), dim=1)
 
 
+def on_the_networks_device(mazes, positions, actions):
+    """What optimise_walls prepares, where the walk-through's network is (DEVICE): fixed cells, fixed walls, planes,
+    positions and actions."""
+    fixed, fixed_walls = S.fixed_cells(mazes, positions).to(S.DEVICE), (mazes == WALL).float().to(S.DEVICE)
+    return fixed, fixed_walls, S.encode_mazes(mazes.to(S.DEVICE)), positions.to(S.DEVICE), actions.to(S.DEVICE)
+
+
 def ascent_on_the_sum(q_net, mazes, positions, actions, logits, penalty, config):
-    fixed, fixed_walls = S.fixed_cells(mazes, positions), (mazes == WALL).float()
-    planes = S.encode_mazes(mazes)
-    logits = logits.clone().requires_grad_(True)
+    fixed, fixed_walls, planes, positions, actions = on_the_networks_device(mazes, positions, actions)
+    logits = logits.clone().to(S.DEVICE).requires_grad_(True)
     optimiser = torch.optim.Adam([logits], lr=config.learning_rate)
     for _ in range(config.steps):
         walls = S.dream_walls(logits, fixed, fixed_walls)
@@ -1138,13 +1144,12 @@ def ascent_on_the_sum(q_net, mazes, positions, actions, logits, penalty, config)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
-    return S.dream_walls(logits, fixed, fixed_walls).detach()
+    return S.dream_walls(logits, fixed, fixed_walls).detach().cpu()
 
 
 def ascent_with_maximize(q_net, mazes, positions, actions, logits, penalty, config):
-    fixed, fixed_walls = S.fixed_cells(mazes, positions), (mazes == WALL).float()
-    planes = S.encode_mazes(mazes)
-    logits = logits.detach().clone()
+    fixed, fixed_walls, planes, positions, actions = on_the_networks_device(mazes, positions, actions)
+    logits = logits.detach().to(S.DEVICE, copy=True)
     logits.requires_grad = True
     optimiser = torch.optim.Adam([logits], lr=config.learning_rate, maximize=True)
     for _ in range(config.steps):
@@ -1154,7 +1159,7 @@ def ascent_with_maximize(q_net, mazes, positions, actions, logits, penalty, conf
         (S.dream_objective(q_values, actions) - penalty(walls)).mean().backward()
         optimiser.step()
     with torch.no_grad():
-        return S.dream_walls(logits, fixed, fixed_walls)
+        return S.dream_walls(logits, fixed, fixed_walls).to("cpu")
 
 
 def protrusions_with_loops_column_major(maze):
@@ -1194,7 +1199,7 @@ def tip_with_randrange(grid, rng):
 
 def encode_with_a_loop_over_the_planes(mazes):
     code_of = {"wall": WALL, "crop": CROP, "human": HUMAN, "exit": EXIT}
-    planes = torch.zeros(len(mazes), len(S.PLANES), *mazes.shape[1:])
+    planes = torch.zeros(len(mazes), len(S.PLANES), *mazes.shape[1:], device=mazes.device)
     for k, name in enumerate(S.PLANES):
         planes[:, k][mazes == code_of[name]] = 1.0
     return planes
@@ -1206,7 +1211,7 @@ def encode_with_one_hot(mazes):
 
 
 def encode_by_broadcasting(mazes):
-    codes = torch.tensor([WALL, CROP, HUMAN, EXIT], dtype=mazes.dtype)[None, :, None, None]
+    codes = torch.tensor([WALL, CROP, HUMAN, EXIT], dtype=mazes.dtype, device=mazes.device)[None, :, None, None]
     return (mazes[:, None] == codes).to(torch.float32)
 
 
@@ -1466,9 +1471,8 @@ def path_searched_from_the_exit(maze):
 
 
 def ascent_with_autograd_grad(q_net, mazes, positions, actions, logits, penalty, config):
-    fixed, fixed_walls = S.fixed_cells(mazes, positions), (mazes == WALL).float()
-    planes = S.encode_mazes(mazes)
-    logits = torch.nn.Parameter(logits.clone())
+    fixed, fixed_walls, planes, positions, actions = on_the_networks_device(mazes, positions, actions)
+    logits = torch.nn.Parameter(logits.to(S.DEVICE, copy=True))
     optimiser = torch.optim.Adam([logits], lr=config.learning_rate)
     for _ in range(config.steps):
         walls = S.dream_walls(logits, fixed, fixed_walls)
@@ -1477,11 +1481,11 @@ def ascent_with_autograd_grad(q_net, mazes, positions, actions, logits, penalty,
         optimiser.zero_grad()
         (logits.grad,) = torch.autograd.grad(loss, [logits])  # the network's weights get no .grad at all
         optimiser.step()
-    return S.dream_walls(logits, fixed, fixed_walls).detach()
+    return S.dream_walls(logits, fixed, fixed_walls).detach().cpu()
 
 
 def reward_in_float64(cells, rewards=REWARDS):
-    return S.reward_of_stepping_into(cells, rewards).double()  # training and Q* then run in float64: no harm
+    return S.reward_of_stepping_into(cells, rewards).double()  # Apple's MPS has no float64
 
 
 def dead_ends_as_tensor_scalars(grid):
@@ -1881,7 +1885,7 @@ def proxy_from_lists(maze):
 
 
 def value_map_with_masked_fill(q_map, maze):
-    return q_map.amax(0).masked_fill(maze != EMPTY, float("nan"))
+    return q_map.amax(0).masked_fill(maze.to(q_map.device) != EMPTY, float("nan"))
 
 
 def value_map_by_looping(q_map, maze):
@@ -1907,28 +1911,300 @@ def path_with_a_visited_list(maze):
                 frontier.append(path + [nxt])
 
 
+# Mutants of the mistakes in an independent reviewer's versions (written without the reference or these mutants)
+# that passed, broke a check, or got another mistake's hint: a result that lists a cell twice or grows from call to
+# call, a tensor where a number is due, a batch of one squeezed away, rewards rounded by an integer tensor, a
+# depth-first search heading for the exit, float64 results, and tensors left on another device than the inputs'.
+# On this machine, with no GPU, the check's device probe (inputs on PyTorch's "meta" device) finds the last ones.
+
+
+def dead_ends_listing_a_cell_twice(grid):
+    found = S.dead_ends(grid)
+    return found + found[:1]
+
+
+def dead_ends_with_a_mutable_default(grid, found=[]):  # noqa: B006 (the mistake itself)
+    found.extend(S.dead_ends(grid))
+    return found
+
+
+def dead_ends_of_the_usual_width(grid):
+    width = S.MAZE_WIDTH  # not len(grid)
+    return [(r, c) for r in range(width) for c in range(width)
+            if grid[r][c] != WALL and sum(grid[nr][nc] != WALL for nr, nc in S.neighbours(r, c, width)) == 1]
+
+
+def dead_ends_of_empty_cells_only(grid):
+    return [(r, c) for r, c in S.dead_ends(grid) if grid[r][c] == EMPTY]
+
+
+def reward_table_of_the_cells_dtype(cells, rewards=REWARDS):
+    reward = torch.zeros_like(cells)  # int8, like cells: 2.5 is stored as 2
+    reward[cells == CROP] = rewards.crop
+    reward[cells == HUMAN] = rewards.human
+    reward[cells == EXIT] = rewards.exit
+    reward[cells == WALL] = rewards.bump
+    return reward + rewards.move * (cells != WALL)
+
+
+def reward_made_on_the_cpu(cells, rewards=REWARDS):
+    reward = torch.full(cells.shape, rewards.move)  # no device=cells.device
+    for code, extra in ((CROP, rewards.crop), (HUMAN, rewards.human), (EXIT, rewards.exit)):
+        reward = torch.where(cells == code, rewards.move + extra, reward)
+    return torch.where(cells == WALL, rewards.bump, reward)
+
+
+def steps_with_cells_numbered_on_the_cpu(mazes, maze_index, positions, actions, outcome):
+    row, col = positions[:, 0], positions[:, 1]
+    next_positions = outcome.next_positions[maze_index, row, col, actions]
+    harvest = outcome.harvests[maze_index, row, col, actions]
+    width = mazes.shape[-1]
+    cells = torch.arange(width * width).reshape(width, width)  # no device=mazes.device
+    landed = cells == (next_positions[:, 0] * width + next_positions[:, 1])[:, None, None]
+    next_mazes = torch.where(landed & harvest[:, None, None], EMPTY, mazes[maze_index])
+    return Step(next_mazes, next_positions, outcome.rewards[maze_index, row, col, actions],
+                outcome.terminals[maze_index, row, col, actions])
+
+
+def encode_into_zeros_on_the_cpu(mazes):
+    planes = torch.zeros(len(mazes), 4, *mazes.shape[1:])  # no device=mazes.device
+    for k, code in enumerate((WALL, CROP, HUMAN, EXIT)):
+        planes[:, k] = (mazes == code).float()
+    return planes
+
+
+def encode_with_codes_on_the_cpu(mazes):
+    codes = torch.tensor([WALL, CROP, HUMAN, EXIT], dtype=mazes.dtype)[None, :, None, None]  # no device=
+    return (mazes[:, None] == codes).float()
+
+
+def encode_in_float16(mazes):
+    return S.encode_mazes(mazes).half()
+
+
+def propagate_best_from_cpu_zeros(sources, relay, rounds):
+    signal = sources
+    for _ in range(rounds):
+        best = torch.zeros(signal.shape)  # no device=signal.device
+        for action in range(4):
+            best = torch.maximum(best, S.one_step_away(signal, action, 0.0))
+        signal = torch.maximum(sources, relay * best)
+    return signal
+
+
+def propagate_max_over_the_batch(sources, relay, rounds):
+    signal = sources
+    for _ in range(rounds):
+        around = torch.stack([S.one_step_away(signal, action, 0.0) for action in range(4)])  # (4, B, C, n, n)
+        best = around.amax(1).amax(0, keepdim=True).expand_as(signal)  # the max over the batch as well
+        signal = torch.maximum(sources, relay * best)
+    return signal
+
+
+def propagate_the_first_maze_only(sources, relay, rounds):
+    return S.propagate(sources[:1], relay[:1], rounds).expand_as(sources)
+
+
+def propagate_in_float64(sources, relay, rounds):
+    return S.propagate(sources, relay, rounds).double()
+
+
+def q_values_squeezed(q_maps, positions):
+    return S.q_values_at(q_maps, positions).squeeze()
+
+
+def q_values_in_float64(q_maps, positions):
+    return S.q_values_at(q_maps, positions).double()
+
+
+def q_values_through_a_mask_on_the_cpu(q_maps, positions):
+    batch, width = len(q_maps), q_maps.shape[-1]
+    mask = torch.zeros(batch, width * width)  # no device=q_maps.device
+    mask[torch.arange(batch), positions[:, 0] * width + positions[:, 1]] = 1.0
+    return (q_maps.flatten(2) * mask[:, None]).sum(-1)
+
+
+def greedy_squeezed(q_net, mazes, positions):
+    return S.greedy_actions(q_net, mazes, positions).squeeze()
+
+
+def greedy_moved_to_the_cpu(q_net, mazes, positions):
+    return S.greedy_actions(q_net, mazes, positions).cpu()
+
+
+def target_in_float64(next_q, rewards, terminals, gamma=GAMMA):
+    return rewards.double() + gamma * next_q.double().max(dim=-1).values * ~terminals  # "for precision"
+
+
+def target_alive_on_the_cpu(next_q, rewards, terminals, gamma=GAMMA):
+    alive = torch.ones(terminals.shape) - terminals.float()  # torch.ones without device=
+    return rewards + gamma * next_q.max(dim=-1).values * alive
+
+
+def loss_over_n_minus_one(predicted, target):
+    return F.smooth_l1_loss(predicted, target, reduction="sum") / (len(predicted) - 1)
+
+
+def loss_weighted_on_the_cpu(predicted, target):
+    weights = torch.full((len(predicted),), 1 / len(predicted))  # no device=predicted.device
+    return (F.smooth_l1_loss(predicted, target, reduction="none") * weights).sum()
+
+
+def sync_every_tenth_call(target_net, q_net, tau, calls=[0]):  # noqa: B006 (the mistake itself)
+    calls[0] += 1
+    if calls[0] % 10 == 0:
+        target_net.load_state_dict(q_net.state_dict())
+
+
+def sync_towards_a_cpu_copy(target_net, q_net, tau):
+    with torch.no_grad():
+        for target_param, param in zip(target_net.parameters(), q_net.parameters()):
+            target_param.lerp_(param.cpu(), tau)
+
+
+def path_heading_for_the_exit_first(maze):
+    width, exit_cell = maze.shape[0], exit_of(maze)
+
+    def search(path, seen):  # depth-first, the neighbour nearest the exit first
+        if path[-1] == exit_cell:
+            return path
+        for nxt in sorted(S.neighbours(*path[-1], width),
+                          key=lambda cell: abs(cell[0] - exit_cell[0]) + abs(cell[1] - exit_cell[1])):
+            if nxt not in seen and maze[nxt].item() in (EMPTY, EXIT):
+                seen.add(nxt)
+                found = search(path + [nxt], seen)
+                if found:
+                    return found
+        return None
+
+    return search([START], {START})
+
+
+def path_walked_back_without_moving(maze):
+    width, exit_cell = maze.shape[0], exit_of(maze)
+    came_from, frontier = {START: None}, [START]
+    while frontier:
+        cell = frontier.pop(0)
+        for nxt in S.neighbours(*cell, width):
+            if nxt not in came_from and maze[nxt].item() in (EMPTY, EXIT):
+                came_from[nxt] = cell
+                frontier.append(nxt)
+    path, cell = [exit_cell], exit_cell
+    while cell != START:
+        previous = came_from[cell]  # and never cell = previous
+    return path[::-1]
+
+
+def proxy_moved_to_the_cpu(maze):
+    proxy = maze.clone().cpu()
+    proxy[proxy == EXIT] = EMPTY
+    proxy[-1, -1] = EXIT
+    return proxy
+
+
+def value_map_with_the_maze_where_it_is(q_map, maze):
+    return torch.where(maze == EMPTY, q_map.max(dim=0).values, torch.nan)  # maze not moved to q_map.device
+
+
+def value_map_masked_with_the_maze_where_it_is(q_map, maze):
+    return q_map.amax(0).masked_fill(maze != EMPTY, float("nan"))
+
+
+def value_map_moved_to_the_cpu(q_map, maze):
+    return S.value_map(q_map, maze).cpu()
+
+
+def walls_squashed_on_the_cpu(logits, fixed, fixed_walls):
+    return torch.where(fixed, fixed_walls, torch.sigmoid(logits.cpu()))
+
+
+def objective_with_one_hot_guessing_the_classes(q_values, actions):
+    chosen = q_values.gather(1, actions[:, None]).squeeze(1)
+    return chosen - q_values.masked_fill(F.one_hot(actions).bool(), float("-inf")).logsumexp(1)  # num_classes?
+
+
+def objective_masked_on_the_cpu(q_values, actions):
+    chosen = q_values.gather(1, actions[:, None]).squeeze(1)
+    return chosen - q_values.masked_fill(F.one_hot(actions.cpu(), 4).bool(), float("-inf")).logsumexp(1)
+
+
+def objective_in_float64(q_values, actions):
+    return S.dream_objective(q_values, actions).double()
+
+
+def ascent_one_step_short(q_net, mazes, positions, actions, logits, penalty, config):
+    return optimise_walls_reference_loop(q_net, mazes, positions, actions, logits, penalty, config,
+                                         steps=config.steps - 1)
+
+
+def ascent_showing_the_network_the_logits(q_net, mazes, positions, actions, logits, penalty, config):
+    fixed, fixed_walls, planes, positions, actions = on_the_networks_device(mazes, positions, actions)
+    logits = logits.clone().to(S.DEVICE).requires_grad_(True)
+    optimiser = torch.optim.Adam([logits], lr=config.learning_rate)
+    for _ in range(config.steps):
+        walls = S.dream_walls(logits, fixed, fixed_walls)
+        q_values = S.q_values_at(q_net(S.with_wall_plane(planes, logits)), positions)  # not walls
+        loss = (penalty(walls) - S.dream_objective(q_values, actions)).mean()
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return S.dream_walls(logits, fixed, fixed_walls).detach().cpu()
+
+
+def ascent_left_on_the_networks_device(q_net, mazes, positions, actions, logits, penalty, config):
+    return S.optimise_walls(q_net, mazes, positions, actions, logits, penalty, config).to(S.DEVICE)  # as no .cpu()
+
+
+def q_values_with_indices_on_the_cpu(q_maps, positions):
+    # A GPU tensor may be indexed with CPU index tensors (the exercise's hint writes torch.arange(B)): no mismatch.
+    rows, cols = positions.cpu().unbind(1)
+    return q_maps[torch.arange(len(q_maps)), :, rows, cols]
+
+
+def objective_masked_with_a_cpu_number(q_values, actions):
+    # A one-number CPU tensor goes with GPU tensors, as a Python number does (the meta device refuses it here).
+    chosen = q_values.gather(1, actions[:, None]).squeeze(1)
+    mask = F.one_hot(actions, 4).bool()
+    return chosen - q_values.masked_fill(mask, torch.tensor(float("-inf"))).logsumexp(1)
+
+
+_TIPS = []
+
+
+def tip_from_the_tips_of_the_first_grid(grid, rng):
+    if not _TIPS:
+        _TIPS.extend(S.wall_tips(grid))  # remembered for every later grid
+    if not _TIPS:
+        return False
+    (tip_row, tip_col), (wall_row, wall_col) = rng.choice(_TIPS)
+    grid[tip_row][tip_col] = EMPTY
+    grid[2 * tip_row - wall_row][2 * tip_col - wall_col] = WALL
+    return True
+
+
 CORRECT_VARIANTS = {
     "dead_ends": [dead_ends_as_lists_with_explicit_bounds, dead_ends_with_a_tensor, dead_ends_as_tensor_scalars,
                   dead_ends_with_a_parameter_of_its_own],
-    "reward_of_stepping_into": [reward_from_a_table, reward_with_where_only, reward_in_float64],
+    "reward_of_stepping_into": [reward_from_a_table, reward_with_where_only],
     "look_up_steps": [steps_one_at_a_time, steps_with_where_on_whole_mazes],
     "encode_mazes": [encode_with_a_loop_over_the_planes, encode_with_one_hot, encode_by_broadcasting],
     "propagate": [propagate_with_pairwise_maximum, propagate_with_padded_slices, propagate_with_a_cross_shaped_pool,
                   propagate_keeping_the_larger_signal],
-    "q_values_at": [q_values_with_permute_and_gather, q_values_with_a_loop, q_values_cells_last],
+    "q_values_at": [q_values_with_permute_and_gather, q_values_with_a_loop, q_values_cells_last,
+                    q_values_with_indices_on_the_cpu],
     "greedy_actions": [greedy_with_max_indices, greedy_in_inference_mode, greedy_decorated_with_no_grad,
                        greedy_in_eval_mode],
     "bellman_target": [target_with_where, target_with_amax],
-    "td_loss": [loss_by_hand, loss_huber, loss_in_float64],
+    "td_loss": [loss_by_hand, loss_huber],
     "sync_target": [sync_through_data, sync_through_the_state_dict, sync_with_mul_and_add,
                     sync_hard_copy_by_the_state_dict, sync_freezing_the_target],
-    "discounted_return": [return_backwards, return_as_a_tensor, return_by_sum, return_in_float32],
+    "discounted_return": [return_backwards, return_by_sum, return_in_float32],
     "shortest_path_to_exit": [path_with_a_deque, path_with_random_ties, path_searched_from_the_exit,
                               path_with_a_visited_list],
     "corner_proxy": [proxy_with_where, proxy_corner_first, proxy_from_lists],
-    "value_map": [value_map_with_masked_fill, value_map_by_looping, value_map_in_float64],
+    "value_map": [value_map_with_masked_fill, value_map_by_looping],
     "dream_walls": [walls_by_arithmetic, walls_by_hand],
-    "dream_objective": [objective_with_a_clone, objective_by_selecting_the_others],
+    "dream_objective": [objective_with_a_clone, objective_by_selecting_the_others, objective_masked_with_a_cpu_number],
     "optimise_walls": [ascent_on_the_sum, ascent_with_maximize, ascent_with_autograd_grad],
     "single_block_protrusions": [protrusions_with_loops_column_major, protrusions_with_a_convolution],
     "move_wall_tip": [tip_returning_one_or_zero, tip_with_randrange],
@@ -1947,7 +2223,11 @@ MUTANTS = {
                   (dead_ends_marking_the_grid, "changed its input `grid`"),
                   (dead_ends_any_open_neighbour, "not a dead end"),
                   (dead_ends_wrapping_below_zero, "index -1 is the last row"),
-                  (dead_ends_with_a_width_parameter, "its parameters do not match", "check used your result")],
+                  (dead_ends_with_a_width_parameter, "its parameters do not match", "check used your result"),
+                  (dead_ends_listing_a_cell_twice, "listed (0, 1) twice", "border"),
+                  (dead_ends_with_a_mutable_default, "keeps what it found from one call to the next", "border"),
+                  (dead_ends_of_the_usual_width, "right only for mazes of width 7", "index -1"),
+                  (dead_ends_of_empty_cells_only, "hold an item or the exit", "border")],
     "reward_of_stepping_into": [(reward_from_the_cells_dtype, "dtype=torch.float32"), (reward_bump_pays_move_too, "rewards.bump alone"),
                                 (reward_items_without_move, "also costs rewards.move"),
                                 (reward_human_subtracted, "sign"), (reward_global_rewards, "`rewards` argument"),
@@ -1958,7 +2238,9 @@ MUTANTS = {
                                 (reward_written_into_the_cells, "changed its input `cells`"),
                                 (reward_flattened, "shape"),
                                 (reward_left_on_another_device, "a device mismatch: the result is on meta"),
-                                (reward_made_on_another_device, "a device mismatch")],
+                                (reward_made_on_another_device, "a device mismatch"),
+                                (reward_in_float64, "MPS"), (reward_table_of_the_cells_dtype, "int8"),
+                                (reward_made_on_the_cpu, "a device mismatch that would crash on a GPU")],
     "look_up_steps": [(steps_without_harvest, "not harvested"), (steps_harvest_by_maze_index, "torch.arange(S)"),
                       (steps_writing_into_the_callers_mazes, "changed its input `mazes`"),
                       (steps_one_maze_each, "mazes[maze_index]"), (steps_reward_at_swapped_cell, "Step.rewards"),
@@ -1970,7 +2252,8 @@ MUTANTS = {
                       (steps_with_int64_mazes, "mazes keep the dtype of `mazes`"),
                       (steps_with_int32_positions, "positions are long"),
                       (steps_harvesting_by_multiplying, "whose code is 1", "stay as they were"),
-                      (steps_with_positions_on_another_device, "Step.positions is on meta")],
+                      (steps_with_positions_on_another_device, "Step.positions is on meta"),
+                      (steps_with_cells_numbered_on_the_cpu, "a device mismatch that would crash on a GPU")],
     "encode_mazes": [(encode_squeezed, "no .squeeze()"), (encode_remembered_by_shape, "earlier input"), (encode_planes_in_the_wrong_order, "wrong order"),
                      (encode_exit_as_wall, "counts the exit as a wall"),
                      (encode_stacked_on_the_batch_axis, "on the batch axis (dim=0)"),
@@ -1978,7 +2261,10 @@ MUTANTS = {
                      (encode_in_float64, "float32"), (encode_transposed, "transposed"),
                      (encode_without_the_exit, "exit plane is missing"), (encode_as_bool, ".float()"),
                      (encode_planes_last, "last axis"), (encode_exit_plane_empty, "plane 3 (exit)"),
-                     (encode_moved_to_another_device, "a device mismatch")],
+                     (encode_moved_to_another_device, "a device mismatch"),
+                     (encode_in_float16, "float16", "float64 planes"),
+                     (encode_into_zeros_on_the_cpu, "the result would be on the CPU, not on the GPU"),
+                     (encode_with_codes_on_the_cpu, "a device mismatch that would crash on a GPU")],
     "propagate": [(propagate_with_a_max_pool, "diagonal"), (propagate_with_roll, "wrap around the border"),
                   (propagate_summing_the_neighbours, "adds up the neighbours"),
                   (propagate_forgetting_the_sources, "forgets the sources"),
@@ -1993,12 +2279,18 @@ MUTANTS = {
                   (propagate_with_a_border_of_ones, "from beyond the border", "no signal can reach"),
                   (propagate_until_nothing_changes, "ignores the `rounds` argument", "no signal can reach"),
                   (propagate_with_the_networks_rounds, "ignores the `rounds` argument", "no signal can reach"),
-                  (propagate_on_another_device, "a device mismatch")],
+                  (propagate_on_another_device, "a device mismatch"),
+                  (propagate_best_from_cpu_zeros, "a device mismatch that would crash on a GPU"),
+                  (propagate_max_over_the_batch, "the mazes of the batch mix", "no signal can reach"),
+                  (propagate_the_first_maze_only, "the mazes of the batch mix", "no signal can reach"),
+                  (propagate_in_float64, "MPS")],
     "q_values_at": [(q_values_col_row, "(column, row)"), (q_values_over_the_batch, "torch.arange(B)"),
                     (q_values_detached, "no gradient"), (q_values_with_the_actions_last, "axes 2 and 3"),
                     (q_values_from_the_first_position, "positions[:, 0]"),
                     (q_values_one_column_per_maze, "one row of four"),
-                    (q_values_on_another_device, "a device mismatch")],
+                    (q_values_on_another_device, "a device mismatch"),
+                    (q_values_squeezed, "a batch of one is still a batch"), (q_values_in_float64, "MPS"),
+                    (q_values_through_a_mask_on_the_cpu, "a device mismatch that would crash on a GPU")],
     "greedy_actions": [(greedy_switching_gradients_off_for_good, "torch.is_grad_enabled()"),
                        (greedy_remembered_by_shape, "earlier input", "epsilon"), (greedy_argmin, "worst action"), (greedy_over_the_batch, "dim=1"),
                        (greedy_values, "not its Q-value"), (greedy_as_floats, "as floats"),
@@ -2007,7 +2299,9 @@ MUTANTS = {
                        (greedy_softmax_sampling, "sampling"), (greedy_without_no_grad, "torch.no_grad()"),
                        (greedy_at_every_cell, "q_values_at first"),
                        (greedy_switching_off_requires_grad, "switched requires_grad"),
-                       (greedy_on_another_device, "a device mismatch")],
+                       (greedy_on_another_device, "a device mismatch"),
+                       (greedy_squeezed, "a batch of one is still a batch"),
+                       (greedy_moved_to_the_cpu, "the result would be on the CPU, not on the GPU")],
     "bellman_target": [(target_without_terminal_mask, "(~terminals)"),
                        (target_masks_the_reward_too, "only the future is masked"), (target_min, "min over"),
                        (target_mean, "mean over"), (target_global_gamma, "gamma argument"),
@@ -2016,11 +2310,15 @@ MUTANTS = {
                        (target_one_minus_bool_terminals, "terminals is bool"),
                        (target_without_gamma, "bellman_target(next_q, rewards, terminals, gamma)",
                         "check used your result"),
-                       (target_on_another_device, "a device mismatch")],
+                       (target_on_another_device, "a device mismatch"),
+                       (target_in_float64, "MPS"),
+                       (target_alive_on_the_cpu, "a device mismatch that would crash on a GPU")],
     "td_loss": [(loss_mse, "MSE"), (loss_l1, "L1"), (loss_sum, "sum"), (loss_per_transition, "one number"),
                 (loss_item, "expected a tensor"), (loss_detached, "no gradient"),
                 (loss_subtracting_in_place, "in-place"), (loss_quadratic_without_the_half, "error^2 / 2"),
-                (loss_on_another_device, "a device mismatch")],
+                (loss_on_another_device, "a device mismatch"), (loss_in_float64, "MPS"),
+                (loss_over_n_minus_one, "N - 1", "L1"),
+                (loss_weighted_on_the_cpu, "a device mismatch that would crash on a GPU")],
     "sync_target": [(sync_skipping_a_hard_copy, "did not change at all", "loop variable only renames"), (sync_online_towards_target, "leave q_net alone"), (sync_tau_swapped, "swapped"),
                     (sync_hard_copy, "whatever tau is"), (sync_rebinding, "did not change"),
                     (sync_without_no_grad, "torch.no_grad()"), (sync_rebinding_the_network, "did not change"),
@@ -2030,15 +2328,18 @@ MUTANTS = {
                     (sync_layers_only, "decay_logits"),
                     (sync_freezing_the_target_then_lerping, "part of the autograd graph", "check used your result"),
                     (sync_from_the_first_target_weights, "nothing remembered from an earlier call"),
-                    (sync_moving_the_target_to_another_device, "`target_net`.decay_logits is on meta")],
+                    (sync_moving_the_target_to_another_device, "`target_net`.decay_logits is on meta"),
+                    (sync_every_tenth_call, "counts its calls", "returns nothing"),
+                    (sync_towards_a_cpu_copy, "a device mismatch that would crash on a GPU")],
     "discounted_return": [(return_off_by_one, "off by one"), (return_back_to_front, "back to front"),
                           (return_undiscounted, "not discounted"), (return_consuming_the_list, "changed its input"),
                           (return_global_gamma, "gamma argument"),
-                          (return_list_of_discounted_rewards, "expected a number"),
+                          (return_list_of_discounted_rewards, "expected a Python number"),
                           (return_reduced_without_a_start, "an empty episode"),
                           (return_with_keepdim, "tensor of shape (1,)"),
                           (return_with_a_discount_of_its_own, "missing a required argument: 'discount'",
-                           "check used your result")],
+                           "check used your result"),
+                          (return_as_a_tensor, "statistics.mean")],
     "shortest_path_to_exit": [(path_depth_first, "not the shortest"), (path_through_items, "steps on"),
                               (path_backwards, "reversed"), (path_without_start, "starts at"),
                               (path_marking_the_maze, "changed its input `maze`"),
@@ -2051,13 +2352,16 @@ MUTANTS = {
                               (path_onto_empty_cells_only, "never reached the exit", "tensor"),
                               (path_onto_empty_cells_only_walked_back, "never reached the exit"),
                               (path_looking_past_the_border, "index -1 is the last row", "list every cell"),
-                              (path_wrapping_round, "wraps round the border", "list every cell")],
+                              (path_wrapping_round, "wraps round the border", "list every cell"),
+                              (path_heading_for_the_exit_first, "nearest the exit"),
+                              (path_walked_back_without_moving, "cell = came_from[cell]")],
     "corner_proxy": [(proxy_in_place, "changed its input `maze`"), (proxy_keeping_the_old_exit, "2 exits"),
                      (proxy_in_the_top_right_corner, "not in the bottom-right corner"),
                      (proxy_walling_up_the_old_exit, "the old exit's cell (2, 2) holds a wall"),
                      (proxy_indexed_with_nonzero, "emptied the whole of row 2 and 4"), (proxy_as_int64, "dtype"),
                      (proxy_copied_only, "the exit is still at (2, 2)"),
-                     (proxy_on_another_device, "a device mismatch")],
+                     (proxy_on_another_device, "a device mismatch"),
+                     (proxy_moved_to_the_cpu, "the result would be on the CPU, not on the GPU")],
     "value_map": [(value_map_min, "the smallest"), (value_map_mean, "the mean"),
                   (value_map_best_action, "the index of the best action"),
                   (value_map_everywhere, "no nan where the agent cannot stand"),
@@ -2065,20 +2369,27 @@ MUTANTS = {
                   (value_map_zero_elsewhere, "0 where the agent cannot stand"),
                   (value_map_transposed, "rows and columns are swapped"), (value_map_over_the_rows, "dim=0"),
                   (value_map_written_into_the_q_map, "changed its input `q_map`"),
-                  (value_map_on_another_device, "a device mismatch")],
+                  (value_map_on_another_device, "a device mismatch"), (value_map_in_float64, "MPS"),
+                  (value_map_with_the_maze_where_it_is, "a device mismatch that would crash on a GPU"),
+                  (value_map_masked_with_the_maze_where_it_is, "a device mismatch that would crash on a GPU"),
+                  (value_map_moved_to_the_cpu, "the result would be on the CPU, not on the GPU")],
     "dream_walls": [(walls_clamped, "clamped"), (walls_ignoring_fixed, "fixed cells"),
                     (walls_fixed_cells_open, "fixed cells"), (walls_swapped, "swapped"),
                     (walls_detached, "no gradient"), (walls_written_into_logits, "changed its input `logits`"),
                     (walls_written_into_the_sigmoid, "in-place write"), (walls_in_float64, "float32"),
                     (walls_rounded, "rounded"), (walls_squashing_the_logits_in_place, "in-place operation"),
-                    (walls_on_another_device, "a device mismatch")],
+                    (walls_on_another_device, "a device mismatch"),
+                    (walls_squashed_on_the_cpu, "a device mismatch that would crash on a GPU")],
     "dream_objective": [(objective_flipped, "sign"), (objective_chosen_inside, "inside the logsumexp"),
                         (objective_hard_max, "hard max"), (objective_mean, "mean"),
                         (objective_detached, "no gradient"), (objective_averaged, "shape ()"),
                         (objective_masked_fill_in_place, "masked_fill, without the _", "no_grad"),
                         (objective_over_the_batch_axis, "dim=1"), (objective_keepdim, "squeeze"),
                         (objective_masked_by_adding_minus_infinity, "NaN"),
-                        (objective_on_another_device, "a device mismatch")],
+                        (objective_on_another_device, "a device mismatch"),
+                        (objective_with_one_hot_guessing_the_classes, "num_classes=4", "two terms"),
+                        (objective_masked_on_the_cpu, "a device mismatch that would crash on a GPU"),
+                        (objective_in_float64, "MPS")],
     "optimise_walls": [(ascent_on_the_weights, "changed its input `q_net`"), (ascent_descending, "descends"),
                        (ascent_without_zero_grad, "zero_grad()"), (ascent_without_detach, "autograd graph"),
                        (ascent_on_the_callers_logits, "changed its input `logits`"),
@@ -2095,7 +2406,10 @@ MUTANTS = {
                        (ascent_with_a_new_optimiser_every_step, "a new optimiser at every step"),
                        (ascent_zeroing_the_gradient_after_backward, "loss.backward(), optimiser.step(), in this order"),
                        (ascent_without_the_config, "its parameters do not match", "check used your result"),
-                       (ascent_left_on_another_device, "a device mismatch: the result is on meta, expected on cpu")],
+                       (ascent_left_on_another_device, "a device mismatch: the result is on meta, expected on cpu"),
+                       (ascent_one_step_short, "one step too few"),
+                       (ascent_showing_the_network_the_logits, "the network sees the logits", "NaN"),
+                       (ascent_left_on_the_networks_device, "the result would be on the GPU, not on the CPU")],
     "single_block_protrusions": [(protrusions_with_posts, "posts"), (protrusions_open_border, "border"),
                                  (protrusions_col_row, "swapped"), (protrusions_open_cells, "open cells"),
                                  (protrusions_counting_diagonals, "diagonal", "border"),
@@ -2112,7 +2426,8 @@ MUTANTS = {
                       (tip_with_an_extra_draw, "drew random numbers differently"),
                       (tip_returning_text, "returned 'True'"),
                       (tip_with_the_codes_swapped, "grid is unchanged"),
-                      (tip_opened_and_nothing_shut, "shut nothing")],
+                      (tip_opened_and_nothing_shut, "shut nothing"),
+                      (tip_from_the_tips_of_the_first_grid, "a tip of an earlier grid", "far side")],
 }
 
 
@@ -2159,7 +2474,9 @@ def test_correct_variants_pass(name, variant, capsys):
                                                         greedy_epsilon, greedy_softmax_sampling,
                                                         dead_ends_as_a_generator, path_without_a_visited_set,
                                                         sync_freezing_the_target_then_lerping,
-                                                        ascent_with_a_new_optimiser_every_step)])
+                                                        ascent_with_a_new_optimiser_every_step,
+                                                        propagate_max_over_the_batch, encode_into_zeros_on_the_cpu,
+                                                        value_map_with_the_maze_where_it_is)])
 def test_a_verdict_is_the_same_every_time(name, mutant, capsys):
     outputs = []
     for seed in range(3):  # whatever the caller's random state
