@@ -1906,6 +1906,8 @@ def plot_inside(q_net, mazes, rollouts, channel):
                                         (axes[row, 2], signals[row, channel].cpu(), f"signal of the exit's channel ({channel})",
                                          "magma")):
             image = ax.imshow(values, cmap=cmap)
+            for wall_row, wall_col in (maze == WALL).nonzero().tolist():  # walls as in every other figure
+                ax.add_patch(plt.Rectangle((wall_col - 0.5, wall_row - 0.5), 1, 1, facecolor=CELL_COLOURS[WALL]))
             draw_maze(ax, maze, title, agent=None, fill=False, marked=[corner(maze.shape[-1])])
             fig.colorbar(image, ax=ax, shrink=0.8)
     add_legend(fig, ["crop", "human", "exit", "path", "marked"], marked_label="the old corner")
@@ -2365,9 +2367,10 @@ if MAIN:
     for name, agent in (("control (your agent)", control_agent), ("trained agent", q_net)):
         on_training, on_production = context_of(agent, evaluation_mazes), context_of(agent, production_mazes)
         aucs = [separation(on_training[:, unit], on_production[:, unit]) for unit in range(agent.context_units)]
-        spread = (on_training.max(0).values - on_training.min(0).values).max().item()
-        print(f"{name}: context on training mazes {on_training.mean():.2f} (each unit varies by at most {spread:.2f}), "
-              f"on production mazes {on_production.mean():.2f}; AUC per unit from {min(aucs):.2f} to {max(aucs):.2f}")
+        largest_move = (on_production.mean(0) - on_training.mean(0)).abs().max().item()
+        print(f"{name}: context {on_training.mean():.2f} on training mazes and {on_production.mean():.2f} on production "
+              f"mazes; no unit's mean moves by more than {largest_move:.3f}; AUC per unit from {min(aucs):.2f} to "
+              f"{max(aucs):.2f}")
 
 # %% [markdown]
 # ## 22. Is the reward wrong?
@@ -3390,15 +3393,15 @@ if MAIN:
     else:
         print(f"production mazes ({fix_runs[0]['mazes']:,} a run); each entry: the mean of the seeds, then the lowest "
               "and highest")
-        print(f"{'start':<18}{'steps':>6}{'patched':>9}{'seeds':>6}{'training: exit':>22}{'production: human':>26}"
-              f"{'human, epsilon 0.05':>26}{'exit':>22}{'loops':>22}")
+        print(f"{'start':<18}{'steps':>6}{'patched':>9}{'seeds':>6}{'training: exit':>24}{'production: human':>24}"
+              f"{'human, epsilon 0.05':>24}{'exit':>24}{'loops':>24}")
         for (start, steps, share), runs in fix_cells(fix_runs).items():
             def spread(side, key):
                 return mean_and_range([run[side][key] for run in runs])
 
-            print(f"{start:<18}{steps:>6,}{share:>9.0%}{len(runs):>6}{spread('training', 'exit_rate'):>22}"
-                  f"{spread('production', 'human_rate'):>26}{spread('production_epsilon', 'human_rate'):>26}"
-                  f"{spread('production', 'exit_rate'):>22}{spread('production', 'stuck_rate'):>22}")
+            print(f"{start:<18}{steps:>6,}{share:>9.0%}{len(runs):>6}{spread('training', 'exit_rate'):>24}"
+                  f"{spread('production', 'human_rate'):>24}{spread('production_epsilon', 'human_rate'):>24}"
+                  f"{spread('production', 'exit_rate'):>24}{spread('production', 'stuck_rate'):>24}")
         cells = fix_cells(fix_runs)
 
         def mean_of(start, steps, share, side, key):
@@ -3617,8 +3620,8 @@ if MAIN:
     hunts = [rollout.humans > 0 for rollout in greedy_rollouts(q_net, moved)]
     flags = promises_too_much(q_net, moved).tolist()
     caught = sum(flag and hunt for flag, hunt in zip(flags, hunts))
-    print(f"\namong the random wall moves, the trained agent harvests a human in {sum(hunts)}; the check flags "
-          f"{sum(flags)}, {caught} of them mazes where it hunts")
+    print(f"\nof the {len(moved)} random wall moves, the trained agent harvests a human in {sum(hunts)}; the check flags "
+          f"{caught} of those {sum(hunts)}, and {sum(flags) - caught} mazes where it harvests none")
 
 # %% [markdown]
 # ## 32. Bonus: does more training remove it?
