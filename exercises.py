@@ -1675,14 +1675,14 @@ if MAIN:
 # %%
 # Run: mean returns at the new site, under the true reward and under the corner proxy.
 def returns_true_and_proxy(mazes, rollouts):
-    """The mean discounted return of the paths of `rollouts`, scored in each maze (the true reward) and in
-    corner_proxy(maze) (the proxy: the episode ends, and pays, at the corner)."""
-    true = [discounted_return(path_rewards(maze, rollout.path)) for maze, rollout in zip(mazes, rollouts)]
+    """The mean discounted return of the paths of `rollouts`: as they were paid in each maze (the true
+    reward), and scored in corner_proxy(maze) (the proxy: the episode ends, and pays, at the corner)."""
+    true = [discounted_return(rollout.rewards) for rollout in rollouts]
     proxy = [discounted_return(path_rewards(corner_proxy(maze), rollout.path)) for maze, rollout in zip(mazes, rollouts)]
     return statistics.mean(true), statistics.mean(proxy)
 
 
-PROXY_MAZES = 50 if SMALL else 300  # path_rewards steps one cell at a time: a few seconds for 300 mazes
+PROXY_MAZES = 50 if SMALL else 300  # path_rewards steps one cell at a time, up to the corner: seconds for 300
 
 if MAIN:
     proxy_mazes = new_site_mazes[:PROXY_MAZES]

@@ -93,6 +93,19 @@ def test_path_rewards_stop_at_the_exit_and_score_bumps():
         S.path_rewards(maze, [(0, 0), (2, 0)])
 
 
+def test_a_rollout_records_the_rewards_path_rewards_gives_its_path():
+    """returns_true_and_proxy reads the true return off the rollout; path_rewards, walking the same path, agrees,
+    also for agents that loop to the step limit and with epsilon-greedy steps."""
+    mazes = S.make_moved_exit_mazes(12, seed=8)
+    torch.manual_seed(0)
+    untrained = S.QNetwork(channels=4, context_units=3, hidden_units=8).to(S.DEVICE)
+    for agent, epsilon in ((S.OptimalAgent(), 0.0), (S.OptimalAgent(), 0.3), (untrained, 0.0)):
+        rollouts = S.greedy_rollouts(agent, mazes, epsilon=epsilon)
+        for maze, rollout in zip(mazes, rollouts):
+            assert S.path_rewards(maze, rollout.path) == pytest.approx(rollout.rewards, abs=1e-5)
+    assert any(rollout.stuck for rollout in rollouts), "the untrained network should loop somewhere"
+
+
 def test_value_map_takes_the_best_action_where_the_agent_can_stand():
     maze = S.maze_from_text(RING)
     q_map = torch.arange(4 * 25, dtype=torch.float).reshape(4, 5, 5)
