@@ -24,6 +24,7 @@ COMMANDS = (
     ("`python presentation/build.py`", [sys.executable, "presentation/build.py"], {}),
     ("`python tools/make_notebooks.py`", [sys.executable, "tools/make_notebooks.py"], {}),
 )
+WHOLE_NOTEBOOK = "the executed notebook (`python benchmarks/bench_notebook.py`)"
 NOTEBOOK_CELLS = (("act 1's training cell (6,000 Adam steps from a random start)", "# Run: train your agent"),
                   ("act 2's training cell (100 Adam steps from the shipped starting weights)", "# Run: fine-tune"),
                   ("each dream cell (section 18, 162 placements x 2 restarts; section 19, 2 x 200 mazes)",
@@ -56,8 +57,7 @@ def main():
     whole = next(cell_seconds for cell_seconds, line in cells if line.startswith("whole notebook"))
     others = max(cell_seconds for cell_seconds, line in cells
                  if not line.startswith(("whole notebook", *(prefix for _, prefix in NOTEBOOK_CELLS))))
-    rows.append(("the executed notebook (`python benchmarks/bench_notebook.py`)",
-                 f"{minutes_and_seconds(whole)}; every other cell under {others + 0.5:.0f} s"))
+    rows.append((WHOLE_NOTEBOOK, f"{minutes_and_seconds(whole)}; every other cell under {others + 0.5:.0f} s"))
     for name, prefix in NOTEBOOK_CELLS:
         times = [cell_seconds for cell_seconds, line in cells if line.startswith(prefix)]
         rows.append((name, " and ".join(f"{cell_seconds:.0f} s" for cell_seconds in times)))

@@ -87,14 +87,6 @@ def test_the_readme_quotes_the_results_files():
     assert quoted == results_markdown(), "README.md's results are stale: paste `python tools/readme_results.py` in"
 
 
-def test_the_readme_and_the_runbook_quote_the_same_timings():
-    def timings(text):
-        start = text.index("| what | time |")
-        return text[start:text.index("\n\n", start)]
-
-    assert timings(read("README.md")) == timings(read(os.path.join("presentation", "RUNBOOK.md")))
-
-
 @pytest.mark.parametrize("name", ["README.md", os.path.join("presentation", "SETUP.md")])
 def test_setup_pins_the_cpu_build_of_torch_from_its_own_index(name):
     text = read(name)
