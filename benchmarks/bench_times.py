@@ -27,7 +27,7 @@ COMMANDS = (
 WHOLE_NOTEBOOK = "the executed notebook (`python benchmarks/bench_notebook.py`)"
 NOTEBOOK_CELLS = (("act 1's training cell (6,000 Adam steps from a random start)", "# Run: train your agent"),
                   ("act 2's training cell (100 Adam steps from the shipped starting weights)", "# Run: fine-tune"),
-                  ("each dream cell (section 18, 162 placements x 2 restarts; section 19, 2 x 200 mazes)",
+                  ("each dream cell (section 23, 162 placements x 2 restarts; section 24, 200 mazes x 2 agents)",
                    "# Run: dream"))
 
 
