@@ -2681,7 +2681,7 @@ def placement_keys(positions, actions, width=MAZE_WIDTH):
 
 
 # %%
-# Run: dream a maze for every placement (about ten seconds), and compare with real training mazes.
+# Run: dream a maze for every placement (a few seconds), and compare with real training mazes.
 OPEN_DREAM_PLACEMENTS = 32 if SMALL else None  # None: every placement, 162 in a 7x7 maze
 REAL_PLACEMENT_MAZES = 1_000 if SMALL else 3_000
 
@@ -2840,7 +2840,7 @@ def plot_edits(q_net, mazes, edited, positions):
 
 
 # %%
-# Run: dream minimal edits of fresh training mazes (about ten seconds), one placement beside a human in each.
+# Run: dream minimal edits of fresh training mazes (a few seconds), one placement beside a human in each.
 EDIT_DREAM_MAZES = 24 if SMALL else 200
 
 if MAIN:
