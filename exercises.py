@@ -1803,21 +1803,31 @@ CORNER_BAR, TRAINING_EXIT_BAR = 0.5, 0.99  # "a clear case": half the new site's
 # while the agent still leaves 99% of training mazes
 
 
-def plot_seeds(runs, marked=None):
-    """One dot per seed: training exits, and at the new site the exit and the old corner."""
-    panels = (("training mazes: exit", lambda run: run["training"]["exit_rate"]),
-              ("new site: exit", lambda run: run["new_site"]["exit"] / run["new_site"]["mazes"]),
-              ("new site: old corner", lambda run: run["new_site"]["old corner"] / run["new_site"]["mazes"]))
-    fig, axes = plt.subplots(1, len(panels), figsize=(11, 3.8), sharey=True)
+SEED_PANELS = (("training mazes: exit", lambda run: run["training"]["exit_rate"]),
+               ("new site: exit", lambda run: run["new_site"]["exit"] / run["new_site"]["mazes"]),
+               ("new site: old corner", lambda run: run["new_site"]["old corner"] / run["new_site"]["mazes"]))
+SEED_COLOUR = "#546e7a"
+
+
+def draw_seeds(axes, runs, marked=None, dot_size=None, star_size=260):
+    """One dot per seed in each of SEED_PANELS' axes, and a star for `marked` (your agent) beside them."""
     spread = torch.linspace(-0.25, 0.25, len(runs)).tolist()
-    for ax, (title, value) in zip(axes, panels):
-        ax.scatter(spread, [value(run) for run in runs], color="#546e7a", alpha=0.8, label=f"{len(runs)} random starts")
+    for ax, (title, value) in zip(axes, SEED_PANELS):
+        ax.scatter(spread, [value(run) for run in runs], s=dot_size, color=SEED_COLOUR, alpha=0.8,
+                   label=f"{len(runs)} random starts")
         if marked is not None:
-            ax.scatter([0.6], [value(marked)], marker="*", s=260, color=AGENT_COLOUR, label="yours (seed 0)")
+            ax.scatter([0.6], [value(marked)], marker="*", s=star_size, color=AGENT_COLOUR, label="yours (seed 0)")
         ax.set_xlim(-0.45, 0.85)
         ax.set_xticks([])
         ax.set_title(title)
         ax.set_ylim(-0.05, 1.05)
+
+
+def plot_seeds(runs, marked=None):
+    """One dot per seed: training exits, and at the new site the exit and the old corner."""
+    fig, axes = plt.subplots(1, len(SEED_PANELS), figsize=(11, 3.8), sharey=True)
+    draw_seeds(axes, runs, marked)
+    for ax in axes:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     axes[0].legend(loc="lower left", fontsize=9)
     fig.suptitle("Section 13's recipe from other random starts: greedy rollouts, 1,000 mazes of each kind")

@@ -22,7 +22,6 @@ import io
 import json
 import math
 import os
-import random
 import re
 import runpy
 import statistics
@@ -43,10 +42,10 @@ sys.path.insert(0, REPO)
 
 import solutions  # noqa: E402  (after the path above)
 from solutions import (ACTION_NAMES, AGENT_COLOUR, CELL_COLOURS, EDIT_KINDS, EMPTY, EXIT, GAMMA, GLYPHS, HUMAN,  # noqa: E402
-                       MARK_COLOUR, MAZE_WIDTH, WALL, add_legend, corner, count_of, describe_rollout,
-                       discounted_return, draw_maze, draw_path, draw_policy, encode_mazes, evaluate, harvested_cells,
-                       measure, neighbours, optimal_q_values, path_rewards, q_values_at, shortest_path_to_exit,
-                       single_block_protrusions, value_map, where_it_ended)
+                       MARK_COLOUR, MAZE_WIDTH, SEED_COLOUR, SEED_PANELS, WALL, add_legend, corner, count_of,
+                       describe_rollout, discounted_return, draw_maze, draw_path, draw_policy, draw_seeds,
+                       encode_mazes, evaluate, harvested_cells, neighbours, optimal_q_values, path_rewards,
+                       q_values_at, shortest_path_to_exit, single_block_protrusions, value_map, where_it_ended)
 from spoilers import make_production_mazes, opened_post  # noqa: E402
 
 FIGURE_DIR = os.environ.get("FIGURE_DIR", "figures")
@@ -59,7 +58,6 @@ GIF_SLIDE_DPI = 130  # the production GIF, drawn large enough to read on a slide
 MAZE_PANELS = 3  # galleries on slides: three mazes in a row, large enough for a human glyph to read from the back row
 FIGURE_WIDTH = 11.5  # inches: the slide's figure area is 1152 CSS pixels wide
 RUN_SWITCHES = {"SKIP_TRAINING": "1"}  # the slides always show the shipped agents
-SEED_COLOUR = "#546e7a"
 OTHER_COLOUR = "#9e9e9e"
 
 
@@ -221,9 +219,11 @@ def two_lines(rollout):
     return describe_rollout(rollout).replace(" · ", "\n", 1)
 
 
-def plain_axes(ax):
-    ax.set_yticks([])
-    for spine in ("top", "right", "left"):
+def plain_axes(ax, lengths="y"):
+    """Only the bars' baseline is drawn, and no ticks along `lengths`, the axis the bars grow along ("y" for
+    upright bars, "x" for lying ones): the bars carry their own numbers."""
+    (ax.set_yticks if lengths == "y" else ax.set_xticks)([])
+    for spine in ("top", "right", "left" if lengths == "y" else "bottom"):
         ax.spines[spine].set_visible(False)
 
 
@@ -336,9 +336,7 @@ def plot_new_site_rates(rows):
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()
     ax.set_xlim(0, 1.5)
-    ax.set_xticks([])
-    for spine in ("top", "right", "bottom"):
-        ax.spines[spine].set_visible(False)
+    plain_axes(ax, lengths="x")
     fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False)
     return fig
 
@@ -361,21 +359,11 @@ def plot_by_distance(bands):
 
 
 def plot_seeds(runs, yours):
-    """One dot per random start: training mazes' exits, and at the new site the exit and the old corner."""
-    panels = (("training mazes:\nexit", lambda run: run["training"]["exit_rate"]),
-              ("new site:\nexit", lambda run: run["new_site"]["exit"] / run["new_site"]["mazes"]),
-              ("new site:\nold corner", lambda run: run["new_site"]["old corner"] / run["new_site"]["mazes"]))
-    fig, axes = plt.subplots(1, len(panels), figsize=(FIGURE_WIDTH, 4.9), sharey=True, layout="constrained")
-    spread = torch.linspace(-0.25, 0.25, len(runs)).tolist()
-    for ax, (title, value) in zip(axes, panels):
-        ax.scatter(spread, [value(run) for run in runs], s=70, color=SEED_COLOUR, alpha=0.8,
-                   label=f"{len(runs)} random starts")
-        if yours is not None:
-            ax.scatter([0.6], [value(yours)], marker="*", s=420, color=AGENT_COLOUR, label="yours (seed 0)")
-        ax.set_xlim(-0.45, 0.85)
-        ax.set_xticks([])
-        ax.set_title(title)
-        ax.set_ylim(-0.05, 1.05)
+    """The walk-through's seed plot at projector size: its titles on two lines, words for the shares."""
+    fig, axes = plt.subplots(1, len(SEED_PANELS), figsize=(FIGURE_WIDTH, 4.9), sharey=True, layout="constrained")
+    draw_seeds(axes, runs, yours, dot_size=70, star_size=420)
+    for ax, (title, _) in zip(axes, SEED_PANELS):
+        ax.set_title(title.replace(": ", ":\n"))
         ax.set_yticks([0, 0.5, 1], ["none", "half", "all"])
     axes[0].set_ylabel("share of 1,000 mazes")
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False)
@@ -472,9 +460,7 @@ def plot_rates(rows, sides=SIDES):
         ax.set_yticks(range(len(names)), names)
         ax.set_title(mazes)
         ax.set_xlim(0, 1.45)
-        ax.set_xticks([])
-        for spine in ("top", "right", "bottom"):
-            ax.spines[spine].set_visible(False)
+        plain_axes(ax, lengths="x")
     axes[0].invert_yaxis()
     fig.legend(*axes[0].get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False)
     return fig
@@ -607,9 +593,7 @@ def plot_fix(cells, order):
     human_ax.invert_yaxis()
     for ax in (human_ax, exit_ax):
         ax.set_xlim(0, 1.5)
-        ax.set_xticks([])
-        for spine in ("top", "right", "bottom"):
-            ax.spines[spine].set_visible(False)
+        plain_axes(ax, lengths="x")
     fig.legend(*human_ax.get_legend_handles_labels(), loc="outside lower center", ncol=2, frameon=False)
     return fig
 
@@ -802,7 +786,7 @@ def act1(run, numbers):
             band = [ends[i] for i in chosen]
             bands.append((label, len(chosen), band.count("exit") / len(chosen), band.count("old corner") / len(chosen)))
     save_slide_figure(plot_by_distance(bands), "slide_by_distance", percent_of="mazes")
-    nearest, farthest = bands[0], bands[-1]
+    nearest = bands[0]
     numbers.share("near_exit", nearest[2], "mazes")
     numbers.text("near_band", nearest[0])
     numbers.text("near_mazes", count_text(nearest[1]))
