@@ -59,7 +59,6 @@ def test_fixed_cells_cover_items_exit_start_and_agent():
 
 def test_soft_walls_replace_only_the_wall_plane():
     mazes = S.make_training_mazes(5, seed=2)
-    positions = torch.tensor([list(START)] * 5)
     planes = S.encode_mazes(mazes)
     assert torch.equal(S.with_wall_plane(planes, (mazes == WALL).float()), planes)
     soft = torch.rand(5, 7, 7)

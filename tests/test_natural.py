@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import solutions as S
-from solutions import CROP, EMPTY, EXIT, HUMAN, START, WALL
+from solutions import CROP, EMPTY, EXIT, HUMAN, START
 
 # A ring round a wall, the exit in a dead end inside it: the corner is 8 steps away either way round.
 RING = """

@@ -7,7 +7,6 @@ screen and on a 1280x720 one, the slides fill the screen with no dark band, noth
 nothing overlaps, no text (in the slide or in its figures) is smaller than 16 px, every maze is drawn at least
 MIN_MAZE_PX wide, and every slide's notes fit in the notes view (`n`). One small build (WORKSHOP_SMALL=1, the
 shipped agents and the results/ files) serves every test here."""
-import html
 import importlib.util
 import json
 import os

@@ -10,7 +10,7 @@ import torch
 
 import solutions as S
 import spoilers as P
-from solutions import EMPTY, HUMAN, WALL
+from solutions import WALL
 
 
 def tiny_net(seed=0):
