@@ -477,8 +477,8 @@ def machine_times(path):
 
 def test_runbook_and_readme_quote_the_same_machine_times():
     """Both are copied from one run of benchmarks/bench_times.py; a presenter and a newcomer read the same times."""
-    readme = machine_times(os.path.join(build.REPO, "README.md"))
-    assert machine_times(os.path.join(build.PRESENTATION_DIR, "RUNBOOK.md")) == readme
+    assert (machine_times(os.path.join(build.PRESENTATION_DIR, "RUNBOOK.md"))
+            == machine_times(os.path.join(build.REPO, "README.md")))
 
 
 def test_the_machine_times_name_every_row_bench_times_prints():
@@ -486,7 +486,8 @@ def test_the_machine_times_name_every_row_bench_times_prints():
     spec = importlib.util.spec_from_file_location("bench_times", os.path.join(build.REPO, "benchmarks", "bench_times.py"))
     bench_times = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench_times)
-    expected = ([name for name, _, _ in bench_times.COMMANDS] + [bench_times.WHOLE_NOTEBOOK] + [name for name, _ in bench_times.NOTEBOOK_CELLS])
+    expected = ([name for name, _, _ in bench_times.COMMANDS] + [bench_times.WHOLE_NOTEBOOK]
+                + [name for name, _ in bench_times.NOTEBOOK_CELLS])
     rows = machine_times(os.path.join(build.REPO, "README.md")).splitlines()[2:]
     assert [row.split(" | ")[0].removeprefix("| ") for row in rows] == expected
     assert all(re.search(r"\d+ s", row) for row in rows), "every row gives a time in seconds"
